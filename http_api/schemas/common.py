@@ -1,0 +1,61 @@
+"""Shapes and field types that several areas of the API share."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+from auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused, never silently dropped or stored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QueryInput(BaseModel):
+    """Query parameters: unknown ones (cache busters, tracking) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class MessageOut(Output):
+    message: str
+
+
+def _password(value: str) -> str:
+    size = len(value.encode())
+    if size < MIN_PASSWORD_BYTES:
+        raise ValueError(f"Password must be at least {MIN_PASSWORD_BYTES} characters")
+    if size > MAX_PASSWORD_BYTES:
+        raise ValueError(f"Password must be at most {MAX_PASSWORD_BYTES} bytes")
+    return value
+
+
+# Not stripped: spaces are part of a password.
+Password = Annotated[str, StringConstraints(strip_whitespace=False), AfterValidator(_password)]
+
+_INDIAN_MOBILE = re.compile(r"^(?:\+?91|0)?([6-9]\d{9})$")
+_INTERNATIONAL = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+def normalize_phone(value: str) -> str:
+    """Indian mobiles in any usual spelling become +91XXXXXXXXXX; others must be E.164."""
+    compact = re.sub(r"[\s\-().]", "", value)
+    if match := _INDIAN_MOBILE.match(compact):
+        return "+91" + match.group(1)
+    if _INTERNATIONAL.match(compact):
+        return compact
+    raise ValueError("Phone must be a 10-digit Indian mobile number or in +<country><number> form")
+
+
+Phone = Annotated[str, AfterValidator(normalize_phone)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://|/)\S*$")]

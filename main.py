@@ -1,0 +1,73 @@
+"""The Homer app: settings, routes, middleware, error handlers and the lifespan.
+
+`uvicorn main:app` serves it. With no environment at all it runs on SQLite
+and in-process broadcast; `DATABASE_URL` and `BROADCAST_URL` move it to
+MariaDB/MySQL and Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Mount, Route
+
+from auth.passwords import Passwords
+from http_api import auth, health, users
+from http_api.handlers import exception_handlers
+from http_api.openapi import openapi_route
+from persistence.engine import create_schema, make_engine, make_sessionmaker
+from realtime.fanout import Fanout
+from resources import Resources
+from settings import Settings, load_settings
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Resources]]:
+        engine = make_engine(settings.database_url)
+        fanout = Fanout(settings.broadcast_url)
+        try:
+            await create_schema(engine)
+            await fanout.connect()
+            passwords = Passwords(settings.bcrypt_rounds)
+            await passwords.prepare()
+            yield {"resources": Resources(settings, engine, make_sessionmaker(engine), fanout, passwords)}
+        finally:
+            await fanout.disconnect()
+            # Disposed inside the loop that made it (asyncmy #111).
+            await engine.dispose()
+
+    api_routes = [
+        Route("/health", health.health, methods=["GET"]),
+        Route("/openapi.json", openapi_route(lambda: app.routes, title="Homer API", version=VERSION)),
+        Mount("/auth", routes=auth.auth_routes),
+        Mount("/users", routes=users.routes),
+        Mount("/realtime", routes=auth.realtime_routes),
+    ]
+    app = Starlette(
+        routes=[Route("/", health.root, methods=["GET"]), Mount("/api", routes=api_routes)],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                expose_headers=["Retry-After"],
+                max_age=600,
+            )
+        ],
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    return app
+
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+app = create_app(load_settings())

@@ -1,0 +1,98 @@
+"""The async engine, its session factory, and creating the schema.
+
+SQLite (the embedded default) and MariaDB/MySQL (production) are both first
+class. On SQLite every transaction starts with `BEGIN IMMEDIATE`: writers then
+queue on the busy timeout instead of failing with "database is locked" when a
+read transaction tries to become a write one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from persistence.models import Base
+
+SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
+
+# Below MariaDB's default wait_timeout (8 h) with a wide margin: a pooled
+# connection is replaced before the server drops it. pool_pre_ping is off
+# because asyncmy can raise a bare RuntimeError on a stale ping (asyncmy #158).
+MYSQL_POOL_RECYCLE_SECONDS = 1800
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: str) -> AsyncEngine:
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend == "mysql":
+        return create_async_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=15,
+            pool_recycle=MYSQL_POOL_RECYCLE_SECONDS,
+            connect_args={"charset": "utf8mb4"},
+        )
+    raise ValueError(f"unsupported DATABASE_URL backend {backend!r}; use sqlite+aiosqlite or mysql+asyncmy")
+
+
+def _sqlite_engine(url: str) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN IMMEDIATE below is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Create missing tables: from the models on SQLite, from `schema.sql` on MySQL.
+
+    `schema.sql` uses CREATE TABLE IF NOT EXISTS, so several workers starting at
+    once on one database do not race each other.
+    """
+    async with engine.begin() as connection:
+        if engine.dialect.name == "mysql":
+            for statement in schema_statements():
+                await connection.execute(text(statement))
+        else:
+            await connection.run_sync(Base.metadata.create_all)
+
+
+def schema_statements(path: Path = SCHEMA_SQL) -> list[str]:
+    sql = re.sub(r"^\s*--.*$", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return [statement.strip() for statement in sql.split(";") if statement.strip()]
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,26 @@
+"""What the lifespan opens and every request and socket shares (`request.state.resources`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from auth.passwords import Passwords
+from realtime.fanout import Fanout
+from settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    db: async_sessionmaker[AsyncSession]
+    fanout: Fanout
+    passwords: Passwords
+
+
+def resources(connection: HTTPConnection) -> Resources:
+    """The shared resources, for a request or a WebSocket alike."""
+    return connection.state.resources  # type: ignore[no-any-return]
