@@ -23,7 +23,7 @@ from http_api.openapi import openapi_route
 from persistence.engine import create_schema, make_engine, make_sessionmaker
 from realtime.fanout import Fanout
 from resources import Resources
-from settings import Settings, load_settings
+from settings import Settings, SettingsError, load_settings
 
 VERSION = "0.1.0"
 
@@ -69,5 +69,12 @@ def create_app(settings: Settings) -> Starlette:
     return app
 
 
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"Homer refuses to start: {exc}") from None
+
+
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-app = create_app(load_settings())
+app = create_app(settings_or_exit())

@@ -77,13 +77,13 @@ def load_settings(env_file: str | Path | None = PROJECT_DIR / ".env") -> Setting
     return Settings(
         database_url=config("DATABASE_URL", default=defaults.database_url),
         broadcast_url=config("BROADCAST_URL", default=defaults.broadcast_url),
-        jwt_secret=config("JWT_SECRET", cast=Secret, default=DEV_JWT_SECRET),
+        jwt_secret=Secret(config("JWT_SECRET", default=DEV_JWT_SECRET)),
         jwt_expiry_hours=config("JWT_EXPIRY_HOURS", cast=int, default=defaults.jwt_expiry_hours),
         cors_origins=tuple(config("CORS_ORIGINS", cast=CommaSeparatedStrings, default=",".join(defaults.cors_origins))),
         upload_dir=config("UPLOAD_DIR", cast=Path, default=defaults.upload_dir),
         razorpay_key_id=config("RAZORPAY_KEY_ID", default=""),
-        razorpay_key_secret=config("RAZORPAY_KEY_SECRET", cast=Secret, default=""),
-        razorpay_webhook_secret=config("RAZORPAY_WEBHOOK_SECRET", cast=Secret, default=""),
+        razorpay_key_secret=Secret(config("RAZORPAY_KEY_SECRET", default="")),
+        razorpay_webhook_secret=Secret(config("RAZORPAY_WEBHOOK_SECRET", default="")),
         app_env=config("APP_ENV", default=defaults.app_env),
         bcrypt_rounds=config("BCRYPT_ROUNDS", cast=int, default=defaults.bcrypt_rounds),
     ).check()

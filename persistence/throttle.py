@@ -34,27 +34,22 @@ async def seconds_blocked(session: AsyncSession, limits: dict[str, int], window:
 
 
 async def record_failure(session: AsyncSession, key: str, window: timedelta, now: datetime) -> None:
-    table = LoginThrottle.__table__
-    expired = table.c.window_start <= now - window
-    values = {"key": key, "failures": 1, "window_start": now}
+    expired = LoginThrottle.window_start <= now - window
     restart = literal(now, UTCDateTime)
+    failures = case((expired, 1), else_=LoginThrottle.failures + 1)
+    window_start = case((expired, restart), else_=LoginThrottle.window_start)
+    values = {"key": key, "failures": 1, "window_start": now}
     if session.get_bind().dialect.name == "mysql":
-        stmt = mysql_insert(table).values(values)
         # MySQL applies these left to right: `failures` must read the old window_start.
-        stmt = stmt.on_duplicate_key_update(
-            failures=case((expired, 1), else_=table.c.failures + 1),
-            window_start=case((expired, restart), else_=table.c.window_start),
-        )
+        upsert = mysql_insert(LoginThrottle).values(values)
+        await session.execute(upsert.on_duplicate_key_update(failures=failures, window_start=window_start))
     else:
-        stmt = sqlite_insert(table).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "failures": case((expired, 1), else_=table.c.failures + 1),
-                "window_start": case((expired, restart), else_=table.c.window_start),
-            },
+        insert = sqlite_insert(LoginThrottle).values(values)
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[LoginThrottle.key], set_={"failures": failures, "window_start": window_start}
+            )
         )
-    await session.execute(stmt)
 
 
 async def clear(session: AsyncSession, key: str) -> None:

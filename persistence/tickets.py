@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import RealtimeTicket
@@ -33,5 +34,6 @@ async def redeem_ticket(session: AsyncSession, ticket_hash: str) -> str | None:
     )
     if user_id is None:
         return None
-    result = await session.execute(delete(RealtimeTicket).where(RealtimeTicket.ticket_hash == ticket_hash))
+    deleted = delete(RealtimeTicket).where(RealtimeTicket.ticket_hash == ticket_hash)
+    result = cast(CursorResult[Any], await session.execute(deleted))
     return user_id if result.rowcount == 1 else None
