@@ -17,7 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 
 from auth.passwords import Passwords
-from http_api import auth, health, users
+from http_api import auth, chats, health, notifications, users
 from http_api.handlers import exception_handlers
 from http_api.openapi import openapi_route
 from persistence.engine import create_schema, make_engine, make_sessionmaker
@@ -47,9 +47,10 @@ def create_app(settings: Settings) -> Starlette:
     api_routes = [
         Route("/health", health.health, methods=["GET"]),
         Route("/openapi.json", openapi_route(lambda: app.routes, title="Homer API", version=VERSION)),
-        Mount("/auth", routes=auth.auth_routes),
-        Mount("/users", routes=users.routes),
-        Mount("/realtime", routes=auth.realtime_routes),
+        *auth.routes,
+        *users.routes,
+        *chats.routes,
+        *notifications.routes,
     ]
     app = Starlette(
         routes=[Route("/", health.root, methods=["GET"]), Mount("/api", routes=api_routes)],

@@ -125,10 +125,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-auth_routes = [
-    Route("/register", register, methods=["POST"]),
-    Route("/login", login, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
-    Route("/me", me, methods=["GET"]),
+routes = [
+    Route("/auth/register", register, methods=["POST"]),
+    Route("/auth/login", login, methods=["POST"]),
+    Route("/auth/logout", logout, methods=["POST"]),
+    Route("/auth/me", me, methods=["GET"]),
+    Route("/realtime/ticket", realtime_ticket, methods=["POST"]),
 ]
-realtime_routes = [Route("/ticket", realtime_ticket, methods=["POST"])]

@@ -27,4 +27,4 @@ async def update_me(request: Request, *, auth: Auth, body: UserUpdate) -> UserOu
     return UserOut.of(user)
 
 
-routes = [Route("/me", update_me, methods=["PUT"])]
+routes = [Route("/users/me", update_me, methods=["PUT"])]

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, Update, update
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -49,3 +49,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 # reads and writes it on both backends, and its indexing compiles to
 # JSON_EXTRACT on MySQL/MariaDB and json_extract on SQLite.
 Json = JSON(none_as_null=True)
+
+
+def quiet_update(entity: Any) -> Update:
+    """An UPDATE that leaves loaded objects alone: callers set the new values themselves.
+
+    SQL-side expressions (`n = n + 1`, CASE) cannot be evaluated in Python, and
+    the ORM would otherwise expire the attributes and reload them lazily, which
+    async sessions cannot do.
+    """
+    return update(entity).execution_options(synchronize_session=False)

@@ -8,9 +8,11 @@ same tests on MariaDB and Redis.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from main import create_app
-from persistence.engine import create_schema, make_engine
-from persistence.models import Base
+from persistence.engine import create_schema, make_engine, make_sessionmaker
+from persistence.models import Base, Property
 from settings import Settings
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -123,3 +126,39 @@ def register(client: httpx.AsyncClient) -> Register:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+MakeProperty = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_property(settings: Settings) -> MakeProperty:
+    """Insert an active property for an owner; listings' own API arrives with the listings work."""
+
+    async def make(owner_id: str, **fields: Any) -> str:
+        prop = Property(
+            owner_id=owner_id,
+            title=fields.pop("title", "2BHK near Indiranagar metro"),
+            property_type="apartment",
+            bhk_type="2BHK",
+            rent=Decimal(25000),
+            city="Bengaluru",
+            locality="Indiranagar",
+            **fields,
+        )
+        await run_sql(settings.database_url, lambda session: session.add(prop))
+        return prop.id
+
+    return make
+
+
+async def run_sql(url: str, work: Callable[[AsyncSession], Any]) -> None:
+    """Direct database work for test setup, in its own short-lived engine."""
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            result = work(session)
+            if inspect.isawaitable(result):
+                await result
+    finally:
+        await engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
 
@@ -59,3 +59,20 @@ def normalize_phone(value: str) -> str:
 Phone = Annotated[str, AfterValidator(normalize_phone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://|/)\S*$")]
+
+
+class PageQuery(QueryInput):
+    """`page` from 1, `limit` up to 100: the contract's paging for lists that grow."""
+
+    page: int = Field(default=1, ge=1, le=100_000)
+    limit: int = Field(default=20, ge=1, le=100)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+class Page(Output):
+    total_count: int
+    page: int
+    has_more: bool

@@ -1,0 +1,143 @@
+"""Chats over REST (`/api/chats`): the same actions as the WebSocket, for clients without one."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from http_api.endpoint import Auth, endpoint
+from http_api.schemas.chats import (
+    ChatDetail,
+    ChatDetailQuery,
+    ChatListQuery,
+    ChatOut,
+    ChatPage,
+    HistoryOut,
+    HistoryQuery,
+    InitiateIn,
+    InitiateWithRenterIn,
+    MessageOut,
+    OpenedOut,
+    ReadIn,
+    ReadOut,
+    SendIn,
+    UnreadMessages,
+)
+from persistence import chats, messages
+from realtime import actions
+from realtime.outbox import committed
+from resources import resources
+
+
+@endpoint(body=InitiateIn, response=OpenedOut, body_in_query=True, responses={403: "Contact limit reached", 404: ""})
+async def initiate(request: Request, *, auth: Auth, body: InitiateIn) -> OpenedOut:
+    """Open a chat with a property's owner (or get the existing one)."""
+    chat_id, created = await actions.open_chat(resources(request), auth.user, body.property_id, body.initial_message)
+    return OpenedOut(chat_id=chat_id, created=created, initiated_by="renter")
+
+
+@endpoint(body=InitiateWithRenterIn, response=OpenedOut, body_in_query=True, responses={403: "", 404: ""})
+async def initiate_with_renter(request: Request, *, auth: Auth, body: InitiateWithRenterIn) -> OpenedOut:
+    """An owner opens a chat with a visible renter about one of the owner's active properties."""
+    chat_id, created = await actions.open_chat(
+        resources(request), auth.user, body.property_id, body.initial_message, renter_id=body.renter_id
+    )
+    return OpenedOut(chat_id=chat_id, created=created, initiated_by="owner")
+
+
+@endpoint(query=ChatListQuery, response=ChatPage)
+async def list_chats(request: Request, *, auth: Auth, query: ChatListQuery) -> ChatPage:
+    """The caller's active chats, newest activity first, with last message and unread count."""
+    async with resources(request).db() as session:
+        listed, total = await chats.list_for_user(session, auth.user.id, offset=query.offset, limit=query.limit)
+        last = await messages.last_messages(session, [item.chat for item in listed])
+    items = [ChatOut.of(item, auth.user.id, last.get(item.chat.id)) for item in listed]
+    return ChatPage(chats=items, total_count=total, page=query.page, has_more=query.offset + len(items) < total)
+
+
+@endpoint(response=UnreadMessages)
+async def unread_count(request: Request, *, auth: Auth) -> UnreadMessages:
+    """Messages to the caller not yet read, over all chats."""
+    async with resources(request).db() as session:
+        return UnreadMessages(unread_count=await chats.unread_total(session, auth.user.id))
+
+
+@endpoint(query=ChatDetailQuery, response=ChatDetail, responses={403: "Not a participant", 404: "Unknown chat"})
+async def get_chat(request: Request, *, auth: Auth, query: ChatDetailQuery) -> ChatDetail:
+    """A chat with its latest messages; opening it marks the counterpart's messages read."""
+    res, chat_id = resources(request), request.path_params["chat_id"]
+    await actions.mark_read(res, auth.user.id, chat_id, None)
+    async with res.db() as session:
+        chat = await chats.chat_for_member(session, chat_id, auth.user.id)
+        listed = await chats.describe(session, chat, auth.user.id)
+        page, has_more = await messages.history(session, chat.id, before_seq=None, after_seq=None, limit=query.limit)
+    base = ChatOut.of(listed, auth.user.id, page[-1] if page else None)
+    return ChatDetail(
+        **base.model_dump(), messages=[MessageOut.of(m, chat) for m in page], has_more_messages=has_more
+    )
+
+
+@endpoint(query=HistoryQuery, response=HistoryOut, responses={403: "Not a participant", 404: "Unknown chat"})
+async def history(request: Request, *, auth: Auth, query: HistoryQuery) -> HistoryOut:
+    """Older messages (`before_seq`) or newer ones (`after_seq`), in seq order."""
+    async with resources(request).db() as session:
+        chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id)
+        page, has_more = await messages.history(
+            session, chat.id, before_seq=query.before_seq, after_seq=query.after_seq, limit=query.limit
+        )
+    return HistoryOut(messages=[MessageOut.of(m, chat) for m in page], has_more=has_more)
+
+
+@endpoint(body=SendIn, response=MessageOut, status_code=201, body_in_query=True, responses={403: "", 404: ""})
+async def send(request: Request, *, auth: Auth, body: SendIn) -> MessageOut:
+    """Send a message: stored, then delivered live exactly as a WebSocket `send`."""
+    attachments = [item if isinstance(item, str) else item.model_dump(exclude_none=True) for item in body.attachments]
+    sent = await actions.send_message(
+        resources(request), auth.user.id, request.path_params["chat_id"], body.message, attachments, body.client_id
+    )
+    return sent.message
+
+
+@endpoint(body=ReadIn, response=ReadOut, responses={403: "", 404: ""})
+async def read(request: Request, *, auth: Auth, body: ReadIn) -> ReadOut:
+    """Mark the counterpart's messages read, up to `up_to_seq` (default: all)."""
+    chat_id = request.path_params["chat_id"]
+    up_to, unread = await actions.mark_read(resources(request), auth.user.id, chat_id, body.up_to_seq)
+    return ReadOut(chat_id=chat_id, up_to_seq=up_to, unread_count=unread)
+
+
+async def change_status(request: Request, auth: Auth, status: str) -> ChatOut:
+    res = resources(request)
+    async with committed(res) as (session, outbox):
+        chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id, lock=True)
+        if chat.status != "blocked":  # a block is final; archiving cannot lift it
+            await chats.set_status(session, chat, status)
+        outbox.badge(chat.renter_id, chat.owner_id)
+        listed = await chats.describe(session, chat, auth.user.id)
+    return ChatOut.of(listed, auth.user.id)
+
+
+@endpoint(response=ChatOut, responses={403: "", 404: ""})
+async def archive(request: Request, *, auth: Auth) -> ChatOut:
+    """Archive the chat: it leaves the chat list until a new message arrives."""
+    return await change_status(request, auth, "archived")
+
+
+@endpoint(response=ChatOut, responses={403: "", 404: ""})
+async def block(request: Request, *, auth: Auth) -> ChatOut:
+    """Block the chat: it takes no new messages from either side."""
+    return await change_status(request, auth, "blocked")
+
+
+routes = [
+    Route("/chats", list_chats, methods=["GET"]),
+    Route("/chats/initiate", initiate, methods=["POST"]),
+    Route("/chats/initiate-with-renter", initiate_with_renter, methods=["POST"]),
+    Route("/chats/unread-count", unread_count, methods=["GET"]),
+    Route("/chats/{chat_id}", get_chat, methods=["GET"]),
+    Route("/chats/{chat_id}/messages", history, methods=["GET"]),
+    Route("/chats/{chat_id}/messages", send, methods=["POST"]),
+    Route("/chats/{chat_id}/read", read, methods=["POST"]),
+    Route("/chats/{chat_id}/archive", archive, methods=["POST"]),
+    Route("/chats/{chat_id}/block", block, methods=["POST"]),
+]

@@ -1,0 +1,174 @@
+"""Chat and message shapes, shared by REST answers and WebSocket frames."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+
+from http_api.schemas.common import Input, Output, Page, PageQuery, QueryInput, Url
+from persistence.chats import Listed, unread_in
+from persistence.messages import MAX_MESSAGE_CHARS
+from persistence.models import Chat, Message
+
+ClientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Seq = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class Attachment(Input):
+    url: Url
+    name: str | None = Field(default=None, max_length=255)
+    content_type: str | None = Field(default=None, max_length=100)
+    size: int | None = Field(default=None, ge=0)
+
+
+def message_text(value: str) -> str:
+    """1 to 4,000 characters, and not only white space (kept as typed otherwise)."""
+    if not value.strip():
+        raise ValueError("Message must not be empty")
+    if len(value) > MAX_MESSAGE_CHARS:
+        raise ValueError(f"Message must be at most {MAX_MESSAGE_CHARS} characters")
+    return value
+
+
+MessageText = Annotated[str, StringConstraints(strip_whitespace=False), AfterValidator(message_text)]
+
+
+class SendIn(Input):
+    message: MessageText
+    attachments: list[Attachment | Url] = Field(default_factory=list, max_length=10)
+    client_id: ClientId | None = None
+
+
+class InitiateIn(Input):
+    property_id: str = Field(min_length=1, max_length=36)
+    initial_message: MessageText
+
+
+class InitiateWithRenterIn(InitiateIn):
+    renter_id: str = Field(min_length=1, max_length=36)
+
+
+class ReadIn(Input):
+    up_to_seq: Seq | None = None
+
+
+class HistoryQuery(QueryInput):
+    before_seq: Seq | None = None
+    after_seq: Seq | None = None
+    limit: int = Field(default=50, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def one_direction(self) -> HistoryQuery:
+        if self.before_seq is not None and self.after_seq is not None:
+            raise ValueError("Give before_seq or after_seq, not both")
+        return self
+
+
+class ChatDetailQuery(QueryInput):
+    limit: int = Field(default=50, ge=1, le=100)
+
+
+class MessageOut(Output):
+    message_id: str
+    chat_id: str
+    seq: int
+    sender_id: str
+    sender_type: Literal["renter", "owner"]
+    message: str
+    attachments: list[Any]
+    timestamp: datetime
+    is_read: bool
+    client_id: str | None
+
+    @classmethod
+    def of(cls, m: Message, chat: Chat) -> MessageOut:
+        recipient_read = chat.owner_read_seq if m.sender_type == "renter" else chat.renter_read_seq
+        return cls(
+            message_id=m.id,
+            chat_id=m.chat_id,
+            seq=m.seq,
+            sender_id=m.sender_id,
+            sender_type=m.sender_type,  # type: ignore[arg-type]
+            message=m.body,
+            attachments=m.attachments or [],
+            timestamp=m.created_at,
+            is_read=m.seq <= recipient_read,
+            client_id=m.client_id,
+        )
+
+
+class Counterpart(Output):
+    user_id: str
+    full_name: str
+
+
+class ChatOut(Output):
+    chat_id: str
+    property_id: str
+    renter_id: str
+    owner_id: str
+    initiated_by: Literal["renter", "owner"]
+    created_at: datetime
+    last_message_at: datetime
+    status: Literal["active", "archived", "blocked"]
+    property_title: str
+    counterpart: Counterpart
+    last_seq: int
+    unread_count: int
+    last_message: MessageOut | None = None
+
+    @classmethod
+    def of(cls, listed: Listed, user_id: str, last: Message | None = None) -> ChatOut:
+        chat = listed.chat
+        counterpart = chat.owner_id if user_id == chat.renter_id else chat.renter_id
+        return cls(
+            chat_id=chat.id,
+            property_id=chat.property_id,
+            renter_id=chat.renter_id,
+            owner_id=chat.owner_id,
+            initiated_by=chat.initiated_by,  # type: ignore[arg-type]
+            created_at=chat.created_at,
+            last_message_at=chat.last_message_at,
+            status=chat.status,  # type: ignore[arg-type]
+            property_title=listed.property_title,
+            counterpart=Counterpart(user_id=counterpart, full_name=listed.counterpart_name),
+            last_seq=chat.last_seq,
+            unread_count=unread_in(chat, user_id),
+            last_message=MessageOut.of(last, chat) if last else None,
+        )
+
+
+class ChatDetail(ChatOut):
+    messages: list[MessageOut]
+    has_more_messages: bool
+
+
+class ChatPage(Page):
+    chats: list[ChatOut]
+
+
+class ChatListQuery(PageQuery):
+    pass
+
+
+class OpenedOut(Output):
+    chat_id: str
+    created: bool
+    initiated_by: Literal["renter", "owner"]
+
+
+class HistoryOut(Output):
+    messages: list[MessageOut]
+    has_more: bool
+
+
+class ReadOut(Output):
+    chat_id: str
+    up_to_seq: int
+    unread_count: int
+
+
+class UnreadMessages(Output):
+    unread_count: int

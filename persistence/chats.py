@@ -1,0 +1,230 @@
+"""Chat rules: who may open a chat, the free tier's contact limit, read state, archive and block.
+
+Read state is a seq per participant on the chat row; a participant's unread
+count in a chat is `last_seq - <their>_read_seq`, and a sender's read seq moves
+to their own message (whoever writes has seen the chat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errors import BadRequest, Forbidden, NotFound
+from persistence.models import Chat, Contact, Property, User
+from persistence.types import quiet_update
+from persistence.users import effective_tier
+
+FREE_CONTACT_LIMIT = 5
+CONTACT_LIMIT_REACHED = "Contact limit reached. Upgrade to premium."
+READABLE_STATUSES = ("active", "archived")
+
+
+@dataclass(frozen=True)
+class Opened:
+    chat: Chat
+    created: bool
+
+
+def role(chat: Chat, user_id: str) -> str:
+    if user_id == chat.renter_id:
+        return "renter"
+    if user_id == chat.owner_id:
+        return "owner"
+    raise Forbidden("Not a participant of this chat")
+
+
+def counterpart_id(chat: Chat, user_id: str) -> str:
+    return chat.owner_id if role(chat, user_id) == "renter" else chat.renter_id
+
+
+def read_seq(chat: Chat, user_id: str) -> int:
+    return chat.renter_read_seq if role(chat, user_id) == "renter" else chat.owner_read_seq
+
+
+def unread_in(chat: Chat, user_id: str) -> int:
+    return max(0, chat.last_seq - read_seq(chat, user_id))
+
+
+async def chat_for_member(session: AsyncSession, chat_id: str, user_id: str, *, lock: bool = False) -> Chat:
+    """The chat, if `user_id` takes part in it: 404 when unknown, 403 for anyone else."""
+    query = select(Chat).where(Chat.id == chat_id)
+    chat = await session.scalar(query.with_for_update() if lock else query)
+    if chat is None:
+        raise NotFound("Chat not found")
+    role(chat, user_id)
+    return chat
+
+
+async def open_as_renter(session: AsyncSession, renter: User, property_id: str, now: datetime) -> Opened:
+    """The renter's chat about a property, created if new, under the free tier's limit.
+
+    The renter's row is locked first, so concurrent openings by one renter
+    queue and the limit check sees every contact the others made.
+    """
+    if renter.user_type not in ("renter", "both"):
+        raise Forbidden("Only renters can start a chat about a property")
+    prop = await active_property(session, property_id)
+    if prop.owner_id == renter.id:
+        raise BadRequest("You cannot start a chat about your own property")
+    locked = await session.scalar(select(User).where(User.id == renter.id).with_for_update())
+    assert locked is not None
+    existing = await find_chat(session, property_id, renter.id)
+    if existing is not None:
+        return Opened(existing, created=False)
+    await count_contact(session, locked, prop, now)
+    return Opened(await insert_chat(session, prop, renter.id, "renter", now), created=True)
+
+
+async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, property_id: str, now: datetime) -> Opened:
+    """An owner reaching out to a visible renter about one of the owner's active properties."""
+    if owner.user_type not in ("owner", "both"):
+        raise Forbidden("Only owners can contact renters")
+    prop = await active_property(session, property_id)
+    if prop.owner_id != owner.id:
+        raise Forbidden("You can only contact renters about your own properties")
+    renter = await session.get(User, renter_id)
+    if renter is None or not renter.is_active or not renter.profile_visibility or renter.user_type == "owner":
+        raise NotFound("Renter not found")
+    if renter.id == owner.id:
+        raise BadRequest("You cannot start a chat with yourself")
+    existing = await find_chat(session, property_id, renter_id)
+    if existing is not None:
+        return Opened(existing, created=False)
+    return Opened(await insert_chat(session, prop, renter_id, "owner", now), created=True)
+
+
+async def active_property(session: AsyncSession, property_id: str) -> Property:
+    prop = await session.get(Property, property_id)
+    if prop is None or prop.status != "active":
+        raise NotFound("Property not found")
+    return prop
+
+
+async def find_chat(session: AsyncSession, property_id: str, renter_id: str) -> Chat | None:
+    return await session.scalar(select(Chat).where(Chat.property_id == property_id, Chat.renter_id == renter_id))
+
+
+async def count_contact(session: AsyncSession, renter: User, prop: Property, now: datetime) -> None:
+    """Record a first contact with the property, refusing a free renter's sixth."""
+    if await session.get(Contact, (renter.id, prop.id)) is not None:
+        return
+    if effective_tier(renter, now) == "free" and renter.contacts_used >= FREE_CONTACT_LIMIT:
+        raise Forbidden(CONTACT_LIMIT_REACHED)
+    session.add(Contact(user_id=renter.id, property_id=prop.id, created_at=now))
+    await session.execute(quiet_update(User).where(User.id == renter.id).values(contacts_used=User.contacts_used + 1))
+    await session.execute(
+        quiet_update(Property).where(Property.id == prop.id).values(total_contacts=Property.total_contacts + 1)
+    )
+
+
+async def insert_chat(session: AsyncSession, prop: Property, renter_id: str, initiated_by: str, now: datetime) -> Chat:
+    chat = Chat(
+        property_id=prop.id,
+        renter_id=renter_id,
+        owner_id=prop.owner_id,
+        initiated_by=initiated_by,
+        created_at=now,
+        last_message_at=now,
+    )
+    session.add(chat)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        # The same pair opened the chat concurrently (the owner's side is not locked).
+        existing = await find_chat(session, prop.id, renter_id)
+        if existing is None:
+            raise
+        return existing
+    return chat
+
+
+async def set_status(session: AsyncSession, chat: Chat, status: str) -> Chat:
+    await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values(status=status))
+    chat.status = status
+    return chat
+
+
+async def mark_read(session: AsyncSession, chat: Chat, user_id: str, up_to_seq: int | None) -> int | None:
+    """Move the reader's read seq forward (never back); returns the new value, or None if unchanged."""
+    column = Chat.renter_read_seq if role(chat, user_id) == "renter" else Chat.owner_read_seq
+    target = chat.last_seq if up_to_seq is None else min(up_to_seq, chat.last_seq)
+    if target <= read_seq(chat, user_id):
+        return None
+    await session.execute(
+        quiet_update(Chat).where(Chat.id == chat.id).values({column: case((column < target, target), else_=column)})
+    )
+    setattr(chat, column.key, target)
+    return target
+
+
+def unread_expression(user_id: str) -> ColumnElement[int]:
+    return case(
+        (Chat.renter_id == user_id, Chat.last_seq - Chat.renter_read_seq),
+        else_=Chat.last_seq - Chat.owner_read_seq,
+    )
+
+
+def member_of(user_id: str) -> ColumnElement[bool]:
+    return or_(Chat.renter_id == user_id, Chat.owner_id == user_id)
+
+
+async def unread_total(session: AsyncSession, user_id: str) -> int:
+    """Messages to the user not yet read, over all their chats: arithmetic on chat rows, no message scan."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(unread_expression(user_id)), 0)).where(
+            member_of(user_id), Chat.status.in_(READABLE_STATUSES)
+        )
+    )
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class Listed:
+    chat: Chat
+    property_title: str
+    counterpart_name: str
+
+
+async def list_for_user(session: AsyncSession, user_id: str, *, offset: int, limit: int) -> tuple[list[Listed], int]:
+    """The user's active chats, newest activity first, with what a chat list shows beside each."""
+    counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
+    where = (member_of(user_id), Chat.status == "active")
+    total = await session.scalar(select(func.count()).select_from(Chat).where(*where))
+    rows = await session.execute(
+        select(Chat, Property.title, User.full_name)
+        .join(Property, Property.id == Chat.property_id)
+        .join(User, User.id == counterpart)
+        .where(*where)
+        .order_by(Chat.last_message_at.desc(), Chat.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [Listed(chat, title, name) for chat, title, name in rows], int(total or 0)
+
+
+async def describe(session: AsyncSession, chat: Chat, user_id: str) -> Listed:
+    title = await session.scalar(select(Property.title).where(Property.id == chat.property_id))
+    name = await session.scalar(select(User.full_name).where(User.id == counterpart_id(chat, user_id)))
+    return Listed(chat, title or "", name or "")
+
+
+async def chat_states(session: AsyncSession, user_id: str) -> list[tuple[str, int, int]]:
+    """(chat_id, last_seq, unread) for every chat the user can read: what `hello` reports."""
+    rows = await session.execute(
+        select(Chat.id, Chat.last_seq, unread_expression(user_id)).where(
+            member_of(user_id), Chat.status.in_(READABLE_STATUSES)
+        )
+    )
+    return [(chat_id, last_seq, max(0, unread)) for chat_id, last_seq, unread in rows]
+
+
+async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:
+    """Everyone the user shares a chat with: who hears about the user's presence."""
+    counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
+    return list(await session.scalars(select(counterpart).where(member_of(user_id)).distinct()))

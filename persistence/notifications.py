@@ -1,0 +1,50 @@
+"""Notification queries: a user's list, unread count, and marking read."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from errors import NotFound
+from persistence.models import Notification
+
+
+async def unread_count(session: AsyncSession, user_id: str) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.user_id == user_id, ~Notification.is_read)
+    )
+    return int(count or 0)
+
+
+async def page(
+    session: AsyncSession, user_id: str, *, unread_only: bool, offset: int, limit: int
+) -> tuple[list[Notification], int]:
+    where = [Notification.user_id == user_id] + ([~Notification.is_read] if unread_only else [])
+    total = await session.scalar(select(func.count()).select_from(Notification).where(*where))
+    rows = await session.scalars(
+        select(Notification)
+        .where(*where)
+        .order_by(Notification.created_at.desc(), Notification.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def mark_read(session: AsyncSession, user_id: str, notification_id: str) -> tuple[Notification, bool]:
+    """The notification, marked read; the flag says whether it was unread before."""
+    notification = await session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("Notification not found")
+    was_unread = not notification.is_read
+    notification.is_read = True
+    return notification, was_unread
+
+
+async def mark_all_read(session: AsyncSession, user_id: str) -> int:
+    result = await session.execute(
+        update(Notification).where(Notification.user_id == user_id, ~Notification.is_read).values(is_read=True)
+    )
+    return cast(CursorResult[Any], result).rowcount

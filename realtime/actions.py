@@ -1,0 +1,104 @@
+"""Chat actions shared by REST and WebSocket: the same rules and the same events either way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from http_api.schemas.chats import MessageOut
+from notifications import notify
+from persistence import chats, messages
+from persistence.models import User
+from persistence.types import utcnow
+from realtime.outbox import Outbox, committed
+from resources import Resources
+
+PREVIEW_CHARS = 140
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: MessageOut
+    duplicate: bool
+
+
+async def send_message(
+    res: Resources, sender_id: str, chat_id: str, text: str, attachments: list[Any], client_id: str | None
+) -> Sent:
+    """Store a message, then deliver it to every socket of both participants.
+
+    A retry with the same client_id stores nothing and returns the first copy,
+    also when the first and the retry race each other.
+    """
+    try:
+        async with committed(res) as (session, outbox):
+            chat = await chats.chat_for_member(session, chat_id, sender_id)
+            stored = await messages.store_message(session, chat, sender_id, text, attachments, client_id, utcnow())
+            out = MessageOut.of(stored.message, stored.chat)
+            if not stored.duplicate:
+                message_events(outbox, stored.chat.renter_id, stored.chat.owner_id, out, sender_id)
+    except IntegrityError as exc:
+        if client_id is None or not messages.is_client_id_conflict(exc):
+            raise
+        async with res.db() as session:
+            chat = await chats.chat_for_member(session, chat_id, sender_id)
+            earlier = await messages.find_by_client_id(session, sender_id, client_id)
+            assert earlier is not None
+            return Sent(MessageOut.of(earlier, chat), duplicate=True)
+    return Sent(out, stored.duplicate)
+
+
+def message_events(outbox: Outbox, renter_id: str, owner_id: str, message: MessageOut, sender_id: str) -> None:
+    outbox.add([renter_id, owner_id], {"type": "message", "message": message.model_dump(mode="json")})
+    outbox.badge(owner_id if sender_id == renter_id else renter_id)
+
+
+async def mark_read(res: Resources, reader_id: str, chat_id: str, up_to_seq: int | None) -> tuple[int, int]:
+    """Mark the counterpart's messages read; returns (read seq, the reader's unread count in this chat)."""
+    async with committed(res) as (session, outbox):
+        chat = await chats.chat_for_member(session, chat_id, reader_id)
+        moved = await chats.mark_read(session, chat, reader_id, up_to_seq)
+        if moved is not None:
+            receipt = {"type": "read", "chat_id": chat.id, "reader_id": reader_id, "up_to_seq": moved}
+            outbox.add([chats.counterpart_id(chat, reader_id)], receipt)
+            outbox.badge(reader_id)
+    return chats.read_seq(chat, reader_id), chats.unread_in(chat, reader_id)
+
+
+async def open_chat(
+    res: Resources, opener: User, property_id: str, text: str, *, renter_id: str | None = None
+) -> tuple[str, bool]:
+    """Open (or find) a chat, by a renter or, with `renter_id`, by the property's owner.
+
+    A new chat stores the first message and notifies the other side; an
+    existing one is returned as it is, so a double-click opens one chat.
+    """
+    now = utcnow()
+    async with committed(res) as (session, outbox):
+        if renter_id is None:
+            opened = await chats.open_as_renter(session, opener, property_id, now)
+        else:
+            opened = await chats.open_as_owner(session, opener, renter_id, property_id, now)
+        chat = opened.chat
+        if opened.created:
+            stored = await messages.store_message(session, chat, opener.id, text, [], None, now)
+            message_events(outbox, chat.renter_id, chat.owner_id, MessageOut.of(stored.message, chat), opener.id)
+            await notify_new_chat(session, outbox, chat, opener, text)
+    return chat.id, opened.created
+
+
+async def notify_new_chat(session: Any, outbox: Outbox, chat: Any, opener: User, text: str) -> None:
+    listed = await chats.describe(session, chat, opener.id)
+    recipient = chats.counterpart_id(chat, opener.id)
+    preview = text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    await notify(
+        session,
+        outbox,
+        recipient,
+        type="new_chat",
+        title=f"{opener.full_name} messaged you about {listed.property_title}",
+        message=preview,
+        action_url=f"/chats/{chat.id}",
+    )

@@ -1,0 +1,329 @@
+"""Chats over REST: opening, the contact limit, messages and their seq, read state, archive and block."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from persistence.models import Contact, Message, User
+from settings import Settings
+from tests.conftest import MakeProperty, Register, bearer, run_sql
+
+
+async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str, text: str = "Hello") -> str:
+    r = await client.post(
+        "/api/chats/initiate", json={"property_id": property_id, "initial_message": text}, headers=bearer(renter["token"])
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["chat_id"]  # type: ignore[no-any-return]
+
+
+async def send(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, **body: Any) -> httpx.Response:
+    return await client.post(f"/api/chats/{chat_id}/messages", json=body, headers=bearer(user["token"]))
+
+
+async def me(client: httpx.AsyncClient, user: dict[str, Any]) -> dict[str, Any]:
+    return (await client.get("/api/auth/me", headers=bearer(user["token"]))).json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def pair(register: Register, make_property: MakeProperty) -> tuple[dict[str, Any], dict[str, Any], str]:
+    owner = await register(user_type="owner", full_name="Ravi Owner")
+    renter = await register(user_type="renter", full_name="Asha Renter")
+    return owner, renter, await make_property(owner["user_id"], title="Sunny 2BHK in Koramangala")
+
+
+async def test_opening_a_chat_stores_the_first_message_and_notifies_the_owner(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id, "Is it still available?")
+    assert await open_chat(client, renter, property_id, "Hello again") == chat_id  # same chat, no new contact
+    assert (await me(client, renter))["contacts_used"] == 1
+
+    chats = (await client.get("/api/chats", headers=bearer(owner["token"]))).json()
+    assert chats["total_count"] == 1 and chats["has_more"] is False
+    listed = chats["chats"][0]
+    assert listed["chat_id"] == chat_id and listed["initiated_by"] == "renter"
+    assert listed["property_title"] == "Sunny 2BHK in Koramangala"
+    assert listed["counterpart"] == {"user_id": renter["user_id"], "full_name": "Asha Renter"}
+    assert listed["unread_count"] == 1 and listed["last_message"]["message"] == "Is it still available?"
+    assert listed["last_message"]["seq"] == 1 and listed["last_message"]["sender_type"] == "renter"
+
+    notes = (await client.get("/api/notifications", headers=bearer(owner["token"]))).json()
+    assert notes["unread_count"] == 1 and notes["notifications"][0]["type"] == "new_chat"
+    assert notes["notifications"][0]["action_url"] == f"/chats/{chat_id}"
+    unread = await client.get("/api/chats/unread-count", headers=bearer(owner["token"]))
+    assert unread.json() == {"unread_count": 1}
+    assert (await client.get("/api/chats/unread-count", headers=bearer(renter["token"]))).json()["unread_count"] == 0
+
+
+async def test_initiate_accepts_query_parameters(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    _, renter, property_id = pair
+    r = await client.post(
+        "/api/chats/initiate",
+        params={"property_id": property_id, "initial_message": "Hi"},
+        headers=bearer(renter["token"]),
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_initiate_refusals_change_nothing(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], make_property: MakeProperty
+) -> None:
+    owner, renter, property_id = pair
+    deleted = await make_property(owner["user_id"], status="deleted")
+    cases = [
+        (owner, {"property_id": property_id, "initial_message": "Hi"}, 403),  # owners do not initiate
+        (renter, {"property_id": "no-such-property", "initial_message": "Hi"}, 404),
+        (renter, {"property_id": deleted, "initial_message": "Hi"}, 404),
+        (renter, {"property_id": property_id, "initial_message": "   "}, 422),
+        (renter, {"property_id": property_id, "initial_message": "x" * 4001}, 422),
+        (renter, {"property_id": property_id}, 422),
+        (renter, {"property_id": property_id, "initial_message": "Hi", "status": "blocked"}, 422),
+    ]
+    for user, body, status in cases:
+        r = await client.post("/api/chats/initiate", json=body, headers=bearer(user["token"]))
+        assert r.status_code == status, (body, r.text)
+    both = await client.post(
+        "/api/chats/initiate", json={"property_id": property_id, "initial_message": "Hi"}, headers={}
+    )
+    assert both.status_code == 401
+    assert (await me(client, renter))["contacts_used"] == 0
+    assert (await client.get("/api/chats", headers=bearer(owner["token"]))).json()["total_count"] == 0
+
+
+async def test_nobody_chats_about_their_own_property(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty
+) -> None:
+    both = await register(user_type="both")
+    own = await make_property(both["user_id"])
+    r = await client.post(
+        "/api/chats/initiate", json={"property_id": own, "initial_message": "Hi"}, headers=bearer(both["token"])
+    )
+    assert r.status_code == 400, r.text
+
+
+async def test_a_free_renter_contacts_at_most_five_properties(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty
+) -> None:
+    owner = await register(user_type="owner")
+    renter = await register()
+    properties = [await make_property(owner["user_id"]) for _ in range(6)]
+    for property_id in properties[:5]:
+        await open_chat(client, renter, property_id)
+    r = await client.post(
+        "/api/chats/initiate",
+        json={"property_id": properties[5], "initial_message": "Hi"},
+        headers=bearer(renter["token"]),
+    )
+    assert r.status_code == 403 and r.json() == {"detail": "Contact limit reached. Upgrade to premium."}
+    await open_chat(client, renter, properties[0])  # an existing chat is not a new contact
+    assert (await me(client, renter))["contacts_used"] == 5
+
+
+async def test_the_contact_limit_holds_under_concurrent_initiations(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, settings: Settings
+) -> None:
+    owner = await register(user_type="owner")
+    renter = await register()
+    properties = [await make_property(owner["user_id"]) for _ in range(20)]
+    results = await asyncio.gather(
+        *(
+            client.post(
+                "/api/chats/initiate",
+                json={"property_id": property_id, "initial_message": "Hi"},
+                headers=bearer(renter["token"]),
+            )
+            for property_id in properties
+        )
+    )
+    assert sorted(r.status_code for r in results) == [200] * 5 + [403] * 15
+    assert (await me(client, renter))["contacts_used"] == 5
+    contacts: list[Any] = []
+
+    async def count(session: Any) -> None:
+        contacts.extend(await session.scalars(select(Contact).where(Contact.user_id == renter["user_id"])))
+
+    await run_sql(settings.database_url, count)
+    assert len(contacts) == 5
+    assert (await client.get("/api/chats", headers=bearer(renter["token"]))).json()["total_count"] == 5
+
+
+async def test_a_premium_renter_has_no_contact_limit(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, settings: Settings
+) -> None:
+    owner = await register(user_type="owner")
+    renter = await register()
+    until = datetime.now(UTC) + timedelta(days=30)
+    await run_sql(
+        settings.database_url,
+        lambda s: s.execute(
+            update(User).where(User.id == renter["user_id"]).values(subscription_tier="premium", subscription_end=until)
+        ),
+    )
+    for _ in range(7):
+        await open_chat(client, renter, await make_property(owner["user_id"]))
+    assert (await me(client, renter))["contacts_used"] == 7
+
+
+async def test_concurrent_sends_get_gapless_seqs(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    sends = [send(client, user, chat_id, message=f"m{n}") for n in range(15) for user in (owner, renter)]
+    results = await asyncio.gather(*sends)
+    assert all(r.status_code == 201 for r in results), [r.text for r in results if r.status_code != 201]
+    assert sorted(r.json()["seq"] for r in results) == list(range(2, 32))
+    page = await client.get(f"/api/chats/{chat_id}/messages", params={"limit": 100}, headers=bearer(owner["token"]))
+    assert [m["seq"] for m in page.json()["messages"]] == list(range(1, 32))
+
+
+async def test_a_client_id_retry_stores_once(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], settings: Settings
+) -> None:
+    _, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    first = await send(client, renter, chat_id, message="Can I visit on Sunday?", client_id="c-1")
+    again = await send(client, renter, chat_id, message="Can I visit on Sunday?", client_id="c-1")
+    racing = await asyncio.gather(*(send(client, renter, chat_id, message="race", client_id="c-2") for _ in range(5)))
+    assert first.status_code == again.status_code == 201
+    assert again.json()["message_id"] == first.json()["message_id"] and again.json()["seq"] == 2
+    assert len({r.json()["message_id"] for r in racing}) == 1 and racing[0].json()["seq"] == 3
+    rows: list[Any] = []
+
+    async def collect(session: Any) -> None:
+        rows.extend(await session.scalars(select(Message.seq).where(Message.chat_id == chat_id)))
+
+    await run_sql(settings.database_url, collect)
+    assert sorted(rows) == [1, 2, 3]
+
+
+async def test_only_participants_read_or_write(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], register: Register
+) -> None:
+    _, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    stranger = await register()
+    for method, path, body in (
+        ("GET", f"/api/chats/{chat_id}", None),
+        ("GET", f"/api/chats/{chat_id}/messages", None),
+        ("POST", f"/api/chats/{chat_id}/messages", {"message": "hi"}),
+        ("POST", f"/api/chats/{chat_id}/read", {}),
+        ("POST", f"/api/chats/{chat_id}/archive", None),
+        ("POST", f"/api/chats/{chat_id}/block", None),
+    ):
+        r = await client.request(method, path, json=body, headers=bearer(stranger["token"]))
+        assert r.status_code == 403, (path, r.text)
+        unknown = await client.request(method, path.replace(chat_id, "nope"), json=body, headers=bearer(renter["token"]))
+        assert unknown.status_code == 404, (path, unknown.text)
+
+
+async def test_message_validation(client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]) -> None:
+    _, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    for body in (
+        {"message": ""},
+        {"message": "x" * 4001},
+        {"message": 42},
+        {"message": "ok", "attachments": "file.png"},
+        {"message": "ok", "attachments": [{"url": "javascript:alert(1)"}]},
+        {"message": "ok", "seq": 99},
+    ):
+        assert (await send(client, renter, chat_id, **body)).status_code == 422, body
+    ok = await send(client, renter, chat_id, message="x" * 4000, attachments=[{"url": "/uploads/a.png", "name": "a"}])
+    assert ok.status_code == 201 and ok.json()["attachments"] == [{"url": "/uploads/a.png", "name": "a"}]
+
+
+async def test_history_pages_both_ways(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    for n in range(2, 11):
+        await send(client, owner if n % 2 else renter, chat_id, message=f"m{n}")
+    headers = bearer(renter["token"])
+    url = f"/api/chats/{chat_id}/messages"
+    latest = (await client.get(url, params={"limit": 4}, headers=headers)).json()
+    assert [m["seq"] for m in latest["messages"]] == [7, 8, 9, 10] and latest["has_more"] is True
+    older = (await client.get(url, params={"limit": 4, "before_seq": 7}, headers=headers)).json()
+    assert [m["seq"] for m in older["messages"]] == [3, 4, 5, 6] and older["has_more"] is True
+    newer = (await client.get(url, params={"limit": 4, "after_seq": 8}, headers=headers)).json()
+    assert [m["seq"] for m in newer["messages"]] == [9, 10] and newer["has_more"] is False
+    for params in ({"before_seq": 3, "after_seq": 1}, {"limit": 101}, {"limit": 0}, {"after_seq": -1}):
+        assert (await client.get(url, params=params, headers=headers)).status_code == 422, params
+
+
+async def test_reading_moves_unread_counts(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    for n in range(3):
+        await send(client, renter, chat_id, message=f"more {n}")
+    read = await client.post(f"/api/chats/{chat_id}/read", json={"up_to_seq": 2}, headers=bearer(owner["token"]))
+    assert read.json() == {"chat_id": chat_id, "up_to_seq": 2, "unread_count": 2}
+    backwards = await client.post(f"/api/chats/{chat_id}/read", json={"up_to_seq": 1}, headers=bearer(owner["token"]))
+    assert backwards.json()["up_to_seq"] == 2  # read state never moves back
+    detail = (await client.get(f"/api/chats/{chat_id}", headers=bearer(owner["token"]))).json()
+    assert detail["unread_count"] == 0 and [m["seq"] for m in detail["messages"]] == [1, 2, 3, 4]
+    assert detail["has_more_messages"] is False and all(m["is_read"] for m in detail["messages"])
+    beyond = await client.post(f"/api/chats/{chat_id}/read", json={"up_to_seq": 999}, headers=bearer(owner["token"]))
+    assert beyond.json()["up_to_seq"] == 4
+    reply = await send(client, owner, chat_id, message="Yes, come on Sunday")
+    assert reply.json()["is_read"] is False
+    assert (await client.get("/api/chats/unread-count", headers=bearer(renter["token"]))).json()["unread_count"] == 1
+
+
+async def test_archive_hides_until_a_new_message_and_block_is_final(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    archived = await client.post(f"/api/chats/{chat_id}/archive", headers=bearer(renter["token"]))
+    assert archived.status_code == 200 and archived.json()["status"] == "archived"
+    assert (await client.get("/api/chats", headers=bearer(renter["token"]))).json()["total_count"] == 0
+    assert (await send(client, owner, chat_id, message="Still interested?")).status_code == 201
+    assert (await client.get("/api/chats", headers=bearer(renter["token"]))).json()["total_count"] == 1
+
+    blocked = await client.post(f"/api/chats/{chat_id}/block", headers=bearer(owner["token"]))
+    assert blocked.json()["status"] == "blocked"
+    for user in (owner, renter):
+        r = await send(client, user, chat_id, message="hello?")
+        assert r.status_code == 403 and r.json() == {"detail": "This chat is blocked"}
+    again = await client.post(f"/api/chats/{chat_id}/archive", headers=bearer(renter["token"]))
+    assert again.json()["status"] == "blocked"
+
+
+async def test_owner_opens_a_chat_with_a_visible_renter(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], register: Register
+) -> None:
+    owner, renter, property_id = pair
+    body = {"renter_id": renter["user_id"], "property_id": property_id, "initial_message": "My flat fits you"}
+    r = await client.post("/api/chats/initiate-with-renter", json=body, headers=bearer(owner["token"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["initiated_by"] == "owner"
+    notes = (await client.get("/api/notifications", headers=bearer(renter["token"]))).json()
+    assert notes["notifications"][0]["type"] == "new_chat"
+    assert (await me(client, renter))["contacts_used"] == 0
+
+    hidden = await register()
+    await client.put("/api/users/me", json={"profile_visibility": False}, headers=bearer(hidden["token"]))
+    other_owner = await register(user_type="owner")
+    refusals = [
+        (owner, body | {"renter_id": hidden["user_id"]}, 404),
+        (owner, body | {"renter_id": "nobody"}, 404),
+        (other_owner, body, 403),  # not their property
+        (renter, body, 403),  # renters use /initiate
+    ]
+    for user, payload, status in refusals:
+        r = await client.post("/api/chats/initiate-with-renter", json=payload, headers=bearer(user["token"]))
+        assert r.status_code == status, (payload, r.text)
