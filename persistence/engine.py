@@ -21,8 +21,9 @@ from persistence.models import Base
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 
 # Below MariaDB's default wait_timeout (8 h) with a wide margin: a pooled
-# connection is replaced before the server drops it. pool_pre_ping is off
-# because asyncmy can raise a bare RuntimeError on a stale ping (asyncmy #158).
+# connection is replaced before the server drops it. pool_pre_ping catches the
+# connections that die sooner (a restarted server, a proxy's idle timeout);
+# asyncmy >= 0.2.15 raises OperationalError for them, not RuntimeError (#158).
 MYSQL_POOL_RECYCLE_SECONDS = 1800
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -38,6 +39,7 @@ def make_engine(url: str) -> AsyncEngine:
             max_overflow=20,
             pool_timeout=15,
             pool_recycle=MYSQL_POOL_RECYCLE_SECONDS,
+            pool_pre_ping=True,
             connect_args={"charset": "utf8mb4"},
         )
     raise ValueError(f"unsupported DATABASE_URL backend {backend!r}; use sqlite+aiosqlite or mysql+asyncmy")
