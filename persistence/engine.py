@@ -80,8 +80,11 @@ async def create_schema(engine: AsyncEngine) -> None:
     """
     async with engine.begin() as connection:
         if engine.dialect.name == "mysql":
+            # IF NOT EXISTS answers each existing table with a note, which asyncmy logs as a warning.
+            await connection.execute(text("SET SESSION sql_notes = 0"))
             for statement in schema_statements():
                 await connection.execute(text(statement))
+            await connection.execute(text("SET SESSION sql_notes = 1"))
         else:
             await connection.run_sync(Base.metadata.create_all)
 
