@@ -10,18 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from auth.passwords import Passwords
 from http_api import auth, chats, health, notifications, users
 from http_api.handlers import exception_handlers
 from http_api.openapi import openapi_route
-from persistence.engine import create_schema, make_engine, make_sessionmaker
+from persistence.engine import create_schema, make_engine, make_read_sessionmaker, make_sessionmaker
+from realtime import socket
+from realtime.actions import announce_presence
 from realtime.fanout import Fanout
+from realtime.presence import Presence, presence_client
 from resources import Resources
 from settings import Settings, SettingsError, load_settings
 
@@ -33,14 +37,24 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Resources]]:
         engine = make_engine(settings.database_url)
         fanout = Fanout(settings.broadcast_url)
+        presence_redis = presence_client(settings.broadcast_url)
+        presence = Presence(presence_redis)
         try:
             await create_schema(engine)
             await fanout.connect()
             passwords = Passwords(settings.bcrypt_rounds)
             await passwords.prepare()
-            yield {"resources": Resources(settings, engine, make_sessionmaker(engine), fanout, passwords)}
+            res = Resources(
+                settings, engine, make_sessionmaker(engine), fanout, passwords, presence, make_read_sessionmaker(engine)
+            )
+            presence.announce = partial(announce_presence, res)
+            await presence.start()
+            yield {"resources": res}
         finally:
+            await presence.stop()
             await fanout.disconnect()
+            if presence_redis is not None:
+                await presence_redis.aclose()
             # Disposed inside the loop that made it (asyncmy #111).
             await engine.dispose()
 
@@ -53,7 +67,11 @@ def create_app(settings: Settings) -> Starlette:
         *notifications.routes,
     ]
     app = Starlette(
-        routes=[Route("/", health.root, methods=["GET"]), Mount("/api", routes=api_routes)],
+        routes=[
+            Route("/", health.root, methods=["GET"]),
+            Mount("/api", routes=api_routes),
+            WebSocketRoute("/ws", socket.endpoint),
+        ],
         middleware=[
             Middleware(
                 CORSMiddleware,

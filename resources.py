@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from auth.passwords import Passwords
 from realtime.fanout import Fanout
+from realtime.presence import Presence
 from settings import Settings
 
 
@@ -16,9 +17,11 @@ from settings import Settings
 class Resources:
     settings: Settings
     engine: AsyncEngine
-    db: async_sessionmaker[AsyncSession]
+    db: async_sessionmaker[AsyncSession]  # units of work that write: `async with res.db.begin()`
     fanout: Fanout
     passwords: Passwords
+    presence: Presence
+    read: async_sessionmaker[AsyncSession]  # reads only: `async with res.read() as session`
 
 
 def resources(connection: HTTPConnection) -> Resources:

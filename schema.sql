@@ -125,10 +125,12 @@ CREATE TABLE IF NOT EXISTS properties (
 CREATE TABLE IF NOT EXISTS realtime_tickets (
   ticket_hash VARCHAR(64) NOT NULL,
   user_id VARCHAR(36) NOT NULL,
+  jti VARCHAR(36) NOT NULL,
+  token_expires_at DATETIME(6) NOT NULL,
   expires_at DATETIME(6) NOT NULL,
   PRIMARY KEY (ticket_hash),
   CONSTRAINT fk_realtime_tickets_user_id FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
-  KEY ix_realtime_tickets_expires (expires_at)
+  KEY ix_realtime_tickets_user (user_id, expires_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS revoked_tokens (

@@ -51,6 +51,9 @@ class Settings:
     # 12 is bcrypt's own default: about 250 ms a hash on one core here.
     bcrypt_rounds: int = 12
     login_limits: LoginLimits = field(default_factory=LoginLimits)
+    # Events a WebSocket may fall behind before it is closed with 1013. Events are shared
+    # between the sockets of a channel, so a full backlog costs about 8 bytes an event.
+    ws_backlog: int = 1024
 
     @property
     def is_production(self) -> bool:
@@ -68,6 +71,8 @@ class Settings:
             raise SettingsError("JWT_SECRET must be at least 32 characters when APP_ENV=production")
         if not 4 <= self.bcrypt_rounds <= 31:
             raise SettingsError("BCRYPT_ROUNDS must be between 4 and 31")
+        if self.ws_backlog < 16:
+            raise SettingsError("WS_BACKLOG must be at least 16")
         return self
 
 
@@ -86,4 +91,5 @@ def load_settings(env_file: str | Path | None = PROJECT_DIR / ".env") -> Setting
         razorpay_webhook_secret=Secret(config("RAZORPAY_WEBHOOK_SECRET", default="")),
         app_env=config("APP_ENV", default=defaults.app_env),
         bcrypt_rounds=config("BCRYPT_ROUNDS", cast=int, default=defaults.bcrypt_rounds),
+        ws_backlog=config("WS_BACKLOG", cast=int, default=defaults.ws_backlog),
     ).check()

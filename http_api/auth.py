@@ -18,6 +18,7 @@ from persistence.models import User
 from persistence.tickets import TICKET_SECONDS, store_ticket
 from persistence.types import utcnow
 from persistence.users import create_user, find_by_login, revoke_token
+from realtime.outbox import committed
 from resources import Resources, resources
 
 
@@ -57,7 +58,7 @@ async def login(request: Request, *, body: LoginIn) -> AuthOut:
     email, phone = login_identifier(body.email)
     limits = res.settings.login_limits
     window, now = timedelta(seconds=limits.window_seconds), utcnow()
-    async with res.db() as session:
+    async with res.read() as session:
         user = await find_by_login(session, email=email, phone=phone)
         # Keyed by the account, not by what was typed: email and phone share one count.
         account_key = f"account:{user.id if user else body.email.strip().lower()}"
@@ -84,8 +85,10 @@ async def login(request: Request, *, body: LoginIn) -> AuthOut:
 @endpoint(response=MessageOut)
 async def logout(request: Request, *, auth: Auth) -> MessageOut:
     """Revoke the token this request carries, for HTTP and WebSocket alike."""
-    async with resources(request).db.begin() as session:
+    async with committed(resources(request)) as (session, outbox):
         await revoke_token(session, jti=auth.claims.jti, user_id=auth.user.id, expires_at=auth.claims.expires_at)
+        # Sockets opened with this token (directly or through a ticket) close with 4401.
+        outbox.add([auth.user.id], {"type": "_revoked", "jti": auth.claims.jti})
     return MessageOut(message="Logged out")
 
 
@@ -100,7 +103,7 @@ async def realtime_ticket(request: Request, *, auth: Auth) -> TicketOut:
     """A one-time, 60-second credential for opening `/ws` without a token in the URL."""
     ticket, ticket_hash = new_ticket()
     async with resources(request).db.begin() as session:
-        await store_ticket(session, auth.user.id, ticket_hash)
+        await store_ticket(session, auth.claims, ticket_hash)
     return TicketOut(ticket=ticket, expires_in=TICKET_SECONDS)
 
 

@@ -48,7 +48,7 @@ async def initiate_with_renter(request: Request, *, auth: Auth, body: InitiateWi
 @endpoint(query=ChatListQuery, response=ChatPage)
 async def list_chats(request: Request, *, auth: Auth, query: ChatListQuery) -> ChatPage:
     """The caller's active chats, newest activity first, with last message and unread count."""
-    async with resources(request).db() as session:
+    async with resources(request).read() as session:
         listed, total = await chats.list_for_user(session, auth.user.id, offset=query.offset, limit=query.limit)
         last = await messages.last_messages(session, [item.chat for item in listed])
     items = [ChatOut.of(item, auth.user.id, last.get(item.chat.id)) for item in listed]
@@ -58,7 +58,7 @@ async def list_chats(request: Request, *, auth: Auth, query: ChatListQuery) -> C
 @endpoint(response=UnreadMessages)
 async def unread_count(request: Request, *, auth: Auth) -> UnreadMessages:
     """Messages to the caller not yet read, over all chats."""
-    async with resources(request).db() as session:
+    async with resources(request).read() as session:
         return UnreadMessages(unread_count=await chats.unread_total(session, auth.user.id))
 
 
@@ -67,20 +67,18 @@ async def get_chat(request: Request, *, auth: Auth, query: ChatDetailQuery) -> C
     """A chat with its latest messages; opening it marks the counterpart's messages read."""
     res, chat_id = resources(request), request.path_params["chat_id"]
     await actions.mark_read(res, auth.user.id, chat_id, None)
-    async with res.db() as session:
+    async with res.read() as session:
         chat = await chats.chat_for_member(session, chat_id, auth.user.id)
         listed = await chats.describe(session, chat, auth.user.id)
         page, has_more = await messages.history(session, chat.id, before_seq=None, after_seq=None, limit=query.limit)
     base = ChatOut.of(listed, auth.user.id, page[-1] if page else None)
-    return ChatDetail(
-        **base.model_dump(), messages=[MessageOut.of(m, chat) for m in page], has_more_messages=has_more
-    )
+    return ChatDetail(**base.model_dump(), messages=[MessageOut.of(m, chat) for m in page], has_more_messages=has_more)
 
 
 @endpoint(query=HistoryQuery, response=HistoryOut, responses={403: "Not a participant", 404: "Unknown chat"})
 async def history(request: Request, *, auth: Auth, query: HistoryQuery) -> HistoryOut:
     """Older messages (`before_seq`) or newer ones (`after_seq`), in seq order."""
-    async with resources(request).db() as session:
+    async with resources(request).read() as session:
         chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id)
         page, has_more = await messages.history(
             session, chat.id, before_seq=query.before_seq, after_seq=query.after_seq, limit=query.limit

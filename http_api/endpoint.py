@@ -98,7 +98,7 @@ async def authenticate(request: Request, *, admin: bool = False) -> Auth:
         raise Unauthorized("Not authenticated")
     res = resources(request)
     claims = decode_token(token.strip(), str(res.settings.jwt_secret))
-    async with res.db() as session:
+    async with res.read() as session:
         user = await user_for_token(session, claims.user_id, claims.jti)
     if user is None:
         raise Unauthorized("Token revoked or user inactive")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from errors import ApiError, RateLimited
@@ -30,10 +30,20 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    # The client hung up while sending its body: nobody reads this answer, and it is no server error.
+    return JSONResponse({"detail": "Client disconnected"}, status_code=400)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     # The trace goes to the log, never to the client.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
-exception_handlers = {ApiError: api_error, HTTPException: http_error, Exception: server_error}
+exception_handlers = {
+    ApiError: api_error,
+    HTTPException: http_error,
+    ClientDisconnect: client_gone,
+    Exception: server_error,
+}

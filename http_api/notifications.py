@@ -21,7 +21,7 @@ from resources import resources
 @endpoint(query=NotificationQuery, response=NotificationPage)
 async def list_notifications(request: Request, *, auth: Auth, query: NotificationQuery) -> NotificationPage:
     """The caller's notifications, newest first."""
-    async with resources(request).db() as session:
+    async with resources(request).read() as session:
         rows, total = await notifications.page(
             session, auth.user.id, unread_only=query.unread_only, offset=query.offset, limit=query.limit
         )
@@ -38,7 +38,7 @@ async def list_notifications(request: Request, *, auth: Auth, query: Notificatio
 @endpoint(response=UnreadCount)
 async def unread_count(request: Request, *, auth: Auth) -> UnreadCount:
     """How many of the caller's notifications are unread."""
-    async with resources(request).db() as session:
+    async with resources(request).read() as session:
         return UnreadCount(unread_count=await notifications.unread_count(session, auth.user.id))
 
 

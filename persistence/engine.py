@@ -1,9 +1,12 @@
-"""The async engine, its session factory, and creating the schema.
+"""The async engine, its session factories, and creating the schema.
 
 SQLite (the embedded default) and MariaDB/MySQL (production) are both first
-class. On SQLite every transaction starts with `BEGIN IMMEDIATE`: writers then
-queue on the busy timeout instead of failing with "database is locked" when a
-read transaction tries to become a write one.
+class. Two session factories: `make_sessionmaker` for units of work that
+write, `make_read_sessionmaker` for reads. On SQLite a writing transaction
+starts with `BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of
+failing with "database is locked" when a read transaction tries to become a
+write one; reads start with a plain `BEGIN` and, thanks to WAL, never wait for
+writers. On MySQL both factories are the same.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 # asyncmy >= 0.2.15 raises OperationalError for them, not RuntimeError (#158).
 MYSQL_POOL_RECYCLE_SECONDS = 1800
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "homer_read_only"
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -63,13 +67,19 @@ def _sqlite_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reading only: on SQLite they never take the write lock."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 async def create_schema(engine: AsyncEngine) -> None:
@@ -96,7 +106,8 @@ def schema_statements(path: Path = SCHEMA_SQL) -> list[str]:
 
 async def ping(engine: AsyncEngine) -> bool:
     try:
-        async with engine.connect() as connection:
+        # Read only: on SQLite a probe must not queue for the write lock behind a slow writer.
+        async with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:
         return False

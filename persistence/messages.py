@@ -30,6 +30,7 @@ class Stored:
     message: Message
     chat: Chat
     duplicate: bool  # a retried client_id: nothing new was stored
+    read_others: bool = False  # writing moved the sender's read seq past the counterpart's messages
 
 
 async def find_by_client_id(session: AsyncSession, sender_id: str, client_id: str) -> Message | None:
@@ -52,6 +53,7 @@ async def store_message(
     if chat.status == "blocked":
         raise Forbidden("This chat is blocked")
     read_column = Chat.renter_read_seq if sender_type == "renter" else Chat.owner_read_seq
+    read_before = getattr(chat, read_column.key)
     await session.execute(
         quiet_update(Chat)
         .where(Chat.id == chat.id)
@@ -78,7 +80,7 @@ async def store_message(
     await session.flush()
     chat.last_seq, chat.last_message_at, chat.status = seq, now, "active" if chat.status == "archived" else chat.status
     setattr(chat, read_column.key, seq)
-    return Stored(message, chat, duplicate=False)
+    return Stored(message, chat, duplicate=False, read_others=read_before < seq - 1)
 
 
 def is_client_id_conflict(exc: IntegrityError) -> bool:

@@ -319,13 +319,19 @@ class RevokedToken(Base):
 
 
 class RealtimeTicket(Base):
-    """One-time WebSocket credentials; only a hash is stored, and using one deletes it."""
+    """One-time WebSocket credentials; only a hash is stored, and using one deletes it.
+
+    The ticket remembers the token it was issued for, so logging that token out
+    (or its expiry) also ends the socket opened with the ticket.
+    """
 
     __tablename__ = "realtime_tickets"
-    __table_args__ = (Index("ix_realtime_tickets_expires", "expires_at"),)
+    __table_args__ = (Index("ix_realtime_tickets_user", "user_id", "expires_at"),)
 
     ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = user_fk()
+    jti: Mapped[str] = mapped_column(String(36))
+    token_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -2,38 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.tokens import Claims
 from persistence.models import RealtimeTicket
 from persistence.types import utcnow
 
 TICKET_SECONDS = 60
 
 
-async def store_ticket(session: AsyncSession, user_id: str, ticket_hash: str) -> None:
+async def store_ticket(session: AsyncSession, claims: Claims, ticket_hash: str) -> None:
     now = utcnow()
-    # Expired tickets of this user are swept here, so the table never grows with unused ones.
+    # Expired tickets of this user are swept here, so unused ones never pile up.
     await session.execute(
-        delete(RealtimeTicket).where(RealtimeTicket.user_id == user_id, RealtimeTicket.expires_at <= now)
+        delete(RealtimeTicket).where(RealtimeTicket.user_id == claims.user_id, RealtimeTicket.expires_at <= now)
     )
     session.add(
-        RealtimeTicket(ticket_hash=ticket_hash, user_id=user_id, expires_at=now + timedelta(seconds=TICKET_SECONDS))
-    )
-
-
-async def redeem_ticket(session: AsyncSession, ticket_hash: str) -> str | None:
-    """The ticket's user, once: the DELETE decides, so two processes cannot both redeem it."""
-    user_id = await session.scalar(
-        select(RealtimeTicket.user_id).where(
-            RealtimeTicket.ticket_hash == ticket_hash, RealtimeTicket.expires_at > utcnow()
+        RealtimeTicket(
+            ticket_hash=ticket_hash,
+            user_id=claims.user_id,
+            jti=claims.jti,
+            token_expires_at=claims.expires_at,
+            expires_at=min(now + timedelta(seconds=TICKET_SECONDS), claims.expires_at),
         )
     )
-    if user_id is None:
+
+
+async def redeem_ticket(session: AsyncSession, ticket_hash: str, now: datetime) -> Claims | None:
+    """The claims of the token the ticket stands for, once: the DELETE decides, so two processes cannot both use it."""
+    ticket = await session.scalar(
+        select(RealtimeTicket).where(RealtimeTicket.ticket_hash == ticket_hash, RealtimeTicket.expires_at > now)
+    )
+    if ticket is None:
         return None
     deleted = delete(RealtimeTicket).where(RealtimeTicket.ticket_hash == ticket_hash)
     result = cast(CursorResult[Any], await session.execute(deleted))
-    return user_id if result.rowcount == 1 else None
+    if result.rowcount != 1:
+        return None
+    return Claims(ticket.user_id, ticket.jti, ticket.token_expires_at)

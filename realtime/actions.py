@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from http_api.schemas.chats import MessageOut
 from notifications import notify
 from persistence import chats, messages
-from persistence.models import User
+from persistence.models import Chat, User
 from persistence.types import utcnow
-from realtime.outbox import Outbox, committed
+from realtime.outbox import Outbox, committed, publish
 from resources import Resources
 
 PREVIEW_CHARS = 140
@@ -38,11 +38,11 @@ async def send_message(
             stored = await messages.store_message(session, chat, sender_id, text, attachments, client_id, utcnow())
             out = MessageOut.of(stored.message, stored.chat)
             if not stored.duplicate:
-                message_events(outbox, stored.chat.renter_id, stored.chat.owner_id, out, sender_id)
+                message_events(outbox, stored.chat, out, sender_id, receipt=stored.read_others)
     except IntegrityError as exc:
         if client_id is None or not messages.is_client_id_conflict(exc):
             raise
-        async with res.db() as session:
+        async with res.read() as session:
             chat = await chats.chat_for_member(session, chat_id, sender_id)
             earlier = await messages.find_by_client_id(session, sender_id, client_id)
             assert earlier is not None
@@ -50,9 +50,14 @@ async def send_message(
     return Sent(out, stored.duplicate)
 
 
-def message_events(outbox: Outbox, renter_id: str, owner_id: str, message: MessageOut, sender_id: str) -> None:
-    outbox.add([renter_id, owner_id], {"type": "message", "message": message.model_dump(mode="json")})
-    outbox.badge(owner_id if sender_id == renter_id else renter_id)
+def message_events(outbox: Outbox, chat: Chat, message: MessageOut, sender_id: str, *, receipt: bool) -> None:
+    """The message to both sides; when writing read the counterpart's messages, a receipt to them too."""
+    recipient = chats.counterpart_id(chat, sender_id)
+    outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message.model_dump(mode="json")})
+    if receipt:
+        read = {"type": "read", "chat_id": chat.id, "reader_id": sender_id, "up_to_seq": message.seq}
+        outbox.add([recipient], read)
+    outbox.badge(recipient)
 
 
 async def mark_read(res: Resources, reader_id: str, chat_id: str, up_to_seq: int | None) -> tuple[int, int]:
@@ -84,7 +89,7 @@ async def open_chat(
         chat = opened.chat
         if opened.created:
             stored = await messages.store_message(session, chat, opener.id, text, [], None, now)
-            message_events(outbox, chat.renter_id, chat.owner_id, MessageOut.of(stored.message, chat), opener.id)
+            message_events(outbox, chat, MessageOut.of(stored.message, chat), opener.id, receipt=False)
             await notify_new_chat(session, outbox, chat, opener, text)
     return chat.id, opened.created
 
@@ -102,3 +107,12 @@ async def notify_new_chat(session: Any, outbox: Outbox, chat: Any, opener: User,
         message=preview,
         action_url=f"/chats/{chat.id}",
     )
+
+
+async def announce_presence(res: Resources, user_id: str, online: bool) -> None:
+    """Tell everyone who shares a chat with the user that they came online or went offline."""
+    async with res.read() as session:
+        others = await chats.counterpart_ids(session, user_id)
+    outbox = Outbox()
+    outbox.add(others, {"type": "presence", "user_id": user_id, "online": online})
+    await publish(res.fanout, outbox)

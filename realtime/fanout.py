@@ -2,47 +2,305 @@
 
 `BROADCAST_URL` picks the backend: `memory://` keeps events inside one
 process (the embedded default), `redis://` shares them between processes and
-hosts.
+hosts. One `Fanout` per process:
+
+    Fanout
+     ├── Broadcast (broadcaster) over our RedisBackend, or its MemoryBackend
+     ├── one Channel (realtime/channel.py) per channel with local subscribers: ONE broadcaster
+     │   subscription, a pump task, and the subscribers' bounded Mailboxes
+     └── a supervisor task (Redis only) that notices an outage and rebuilds
+
+Guarding broadcaster's faults (PITFALLS.md): a channel's subscription is
+opened and closed only by `_reconcile`, under the channel's lock, in a task
+of its own, so two sockets joining a new channel at once share one
+subscription, many leaving at once unsubscribe once, and a cancelled socket
+task never leaves a half-opened subscription behind. broadcaster's per
+subscription queue is unbounded, but the pump empties it without ever
+waiting; the bound is each mailbox's `maxsize`.
+
+After Redis comes back the supervisor connects a fresh `Broadcast`,
+resubscribes every channel that still has mailboxes, puts
+`{"type": "_resync"}` into every mailbox and calls the `on_reconnect`
+callbacks: events published meanwhile were lost and clients recover them
+with `sync`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-# A health check must answer quickly even when Redis hangs rather than refuses.
-PING_TIMEOUT_SECONDS = 2.0
+from realtime.channel import Channel, Subscription
+from realtime.mailbox import RESYNC_TYPE, Mailbox
+from realtime.redis_backend import RedisBackend, describe, redis_client
+
+log = logging.getLogger(__name__)
+
+# A request that has committed must not wait on a dead Redis: after this the
+# event is dropped, and clients recover it with `sync`.
+PUBLISH_TIMEOUT_SECONDS = 1.0
+# Health checks and the supervisor's probe answer quickly even when Redis hangs rather than refuses.
+PING_TIMEOUT_SECONDS = 1.0
+# How soon a Redis that hangs, or one that is back, is noticed (a dropped connection is noticed at once).
+PROBE_INTERVAL_SECONDS = 0.5
+# One slow PING is not an outage: rebuilding makes every client sync.
+PROBE_FAILURES_FOR_OUTAGE = 2
+# Bounds connecting, subscribing and unsubscribing, so start-up and shutdown never hang on Redis.
+REDIS_TIMEOUT_SECONDS = 1.0
+SHUTDOWN_SECONDS = 2.0
+# A health check that finds Redis answering but fan-out not yet rebuilt waits this long for the
+# rebuild rather than reporting a restart as an outage (the health endpoint allows 3 s in all).
+PING_RECOVERY_SECONDS = 1.5
+# Events a subscriber may fall behind before its mailbox overflows (the socket is closed with 1013).
+# Mailboxes of a channel share each decoded event, so this bounds references, not copies.
+DEFAULT_MAILBOX_SIZE = 256
 
 
 class Fanout:
+    """The process's one fan-out hub: `publish`, `subscribe`, `ping`, `available`, `on_reconnect`."""
+
     def __init__(self, url: str) -> None:
         self.url = url
-        self.broadcast = Broadcast(url)
+        self.on_reconnect: list[Callable[[], object]] = []
+        self._supervised = urlparse(url).scheme in ("redis", "rediss")
+        self._broadcast: Broadcast | None = None
+        self._backend: RedisBackend | None = None
+        # For health checks and the supervisor's probe (PING only).
         self.redis: Redis | None = None
-        if urlparse(url).scheme in ("redis", "rediss"):
-            self.redis = Redis.from_url(
-                url, socket_connect_timeout=PING_TIMEOUT_SECONDS, socket_timeout=PING_TIMEOUT_SECONDS
-            )
+        self._publisher: Redis | None = None
+        if self._supervised:
+            self.redis = redis_client(url, timeout=PING_TIMEOUT_SECONDS)
+            self._publisher = redis_client(url, timeout=PUBLISH_TIMEOUT_SECONDS, single_connection=True)
+        self._supervisor: asyncio.Task[None] | None = None
+        self._channels: dict[str, Channel] = {}
+        self._chores: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()  # cuts the supervisor's wait short: Redis may be back
+
+    @property
+    def available(self) -> bool:
+        """Whether events currently reach subscribers (as far as this process can tell)."""
+        if self._broadcast is None:
+            return False
+        return self._backend is None or not self._backend.lost.is_set()
 
     async def connect(self) -> None:
-        await self.broadcast.connect()
+        """Start fan-out; with Redis down this still succeeds and fan-out starts when Redis is back."""
+        if not self._supervised:
+            broadcast = Broadcast(self.url)
+            await broadcast.connect()
+            self._broadcast = broadcast
+            return
+        await self._shielded(self._attach(resync=False))
+        self._supervisor = asyncio.create_task(self._supervise(), name="fanout supervisor")
 
     async def disconnect(self) -> None:
-        await self.broadcast.disconnect()
-        if self.redis is not None:
-            await self.redis.aclose()
+        """Stop fan-out and close every mailbox; bounded, and quiet when Redis is down."""
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.wait([self._supervisor])
+            self._supervisor = None
+        await self._finish_chores()
+        for entry in list(self._channels.values()):
+            for mailbox in entry.mailboxes:
+                mailbox.close()
+        await self._detach()
+        for client in (self.redis, self._publisher):
+            if client is not None:
+                await client.aclose()
+        self.redis = self._publisher = None  # a late call must not open a connection nobody closes
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
-        await self.broadcast.publish(channel, json.dumps(event, separators=(",", ":"), default=str))
+        """Send `event` to every subscriber of `channel` in every process; call it after the commit.
+
+        Never raises for an unreachable Redis: the event is dropped with a
+        warning after at most PUBLISH_TIMEOUT_SECONDS and clients recover it
+        with `sync`. Tried even while the supervisor counts Redis as down,
+        since other processes may already be back.
+        """
+        message = json.dumps(event, separators=(",", ":"), default=str)
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await self._send(channel, message)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("Redis unreachable, dropped an event for %s: %s", channel, describe(exc))
+
+    async def _send(self, channel: str, message: str) -> None:
+        if self._broadcast is not None:
+            await self._broadcast.publish(channel, message)
+        elif self._publisher is not None:
+            await self._publisher.publish(channel, message)
+        else:
+            log.warning("fan-out not connected: dropped an event for %s", channel)
 
     async def ping(self) -> bool:
+        """Readiness: fan-out is up, and for Redis a PING is answered now.
+
+        When Redis answers but fan-out is still down (Redis just came back),
+        the supervisor is woken and given PING_RECOVERY_SECONDS to rebuild.
+        """
         if self.redis is None:
-            return True
-        try:
-            return bool(await self.redis.ping())
-        except Exception:
+            return self.available
+        if not await self._answers():
             return False
+        if not self.available:
+            self._wake.set()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + PING_RECOVERY_SECONDS
+            while not self.available and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+        return self.available
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str, *, maxsize: int = DEFAULT_MAILBOX_SIZE) -> AsyncIterator[Mailbox]:
+        """A mailbox receiving every event published to `channel`, by any process, until the block exits.
+
+        Once this has entered, every later publish is delivered (while fan-out
+        is available). During an outage it enters at once; the mailbox gets
+        `_resync` when fan-out is back. On exit the mailbox is closed and the
+        channel unsubscribed when it was the last one.
+        """
+        mailbox = Mailbox(channel, maxsize)
+        entry = self._channels.get(channel)
+        if entry is None:
+            entry = self._channels[channel] = Channel(channel)
+        entry.mailboxes.add(mailbox)
+        try:
+            await self._shielded(self._reconcile(entry))
+            yield mailbox
+        finally:
+            mailbox.close()
+            entry.mailboxes.discard(mailbox)
+            await self._shielded(self._reconcile(entry))
+
+    async def _reconcile(self, entry: Channel) -> None:
+        """Make the channel's one subscription match its mailboxes and the current Broadcast."""
+        async with entry.lock:
+            wanted = self._broadcast if entry.mailboxes and self.available else None
+            current = entry.subscription
+            if current is not None and current.broadcast is not wanted:
+                entry.subscription = None
+                await current.close()
+            if wanted is not None and entry.subscription is None:
+                entry.subscription = await Subscription.open(wanted, entry)
+            if entry.subscription is None and not entry.mailboxes and self._channels.get(entry.name) is entry:
+                del self._channels[entry.name]
+
+    async def _reconcile_all(self) -> None:
+        entries = list(self._channels.values())
+        for outcome in await asyncio.gather(*map(self._reconcile, entries), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.error("fan-out resubscription failed", exc_info=outcome)
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                if self._backend is not None and self.available:
+                    await self._until_lost(self._backend)
+                    await self._shielded(self._detach())
+                await self._until_answering()
+                await self._shielded(self._attach(resync=True))
+            except Exception:  # a bug here must not end reconnection for the life of the process
+                log.exception("fan-out supervisor failed; carrying on")
+                await asyncio.sleep(PROBE_INTERVAL_SECONDS)
+
+    async def _until_lost(self, backend: RedisBackend) -> None:
+        failures = 0
+        while failures < PROBE_FAILURES_FOR_OUTAGE:
+            try:
+                async with asyncio.timeout(PROBE_INTERVAL_SECONDS):
+                    await backend.lost.wait()
+                return
+            except TimeoutError:
+                failures = 0 if await self._answers() else failures + 1
+        backend.lose("Redis does not answer PING")
+
+    async def _until_answering(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PROBE_INTERVAL_SECONDS):
+                    await self._wake.wait()
+            self._wake.clear()
+            if await self._answers():
+                return
+
+    async def _answers(self) -> bool:
+        assert self.redis is not None
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+                return bool(await self.redis.ping())
+        except (RedisError, OSError, TimeoutError):
+            return False
+
+    async def _detach(self) -> None:
+        """Drop the current Broadcast and every subscription made through it."""
+        old, self._broadcast, self._backend = self._broadcast, None, None
+        await self._reconcile_all()
+        if old is not None:
+            await _dispose(old)
+
+    async def _attach(self, *, resync: bool) -> None:
+        """Connect a fresh Broadcast and subscribe every channel that has mailboxes."""
+        assert self._publisher is not None
+        backend = RedisBackend(self.url, self._publisher, REDIS_TIMEOUT_SECONDS)
+        broadcast = Broadcast(backend=backend)
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                await broadcast.connect()
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("Redis fan-out unavailable, retrying in the background: %s", describe(exc))
+            await backend.disconnect()
+            return
+        self._broadcast, self._backend = broadcast, backend
+        await self._reconcile_all()
+        if resync:
+            self._resync()
+        log.info("Redis fan-out connected")
+
+    def _resync(self) -> None:
+        for entry in list(self._channels.values()):
+            for mailbox in entry.mailboxes:
+                mailbox.deliver({"type": RESYNC_TYPE})
+        for callback in list(self.on_reconnect):
+            try:
+                callback()
+            except Exception:
+                log.exception("on_reconnect callback failed")
+
+    async def _shielded(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in a task of its own: cancelling the caller (a closing socket) does not cut it short."""
+        task = asyncio.create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chore_done)
+        await asyncio.shield(task)
+
+    def _chore_done(self, task: asyncio.Task[None]) -> None:
+        self._chores.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("fan-out bookkeeping failed", exc_info=task.exception())
+
+    async def _finish_chores(self) -> None:
+        if not self._chores:
+            return
+        _, pending = await asyncio.wait(set(self._chores), timeout=SHUTDOWN_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+
+async def _dispose(broadcast: Broadcast) -> None:
+    try:
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+            await broadcast.disconnect()
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("closing the old Redis fan-out failed: %s", describe(exc))

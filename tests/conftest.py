@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from persistence.models import Base, Property
 from settings import Settings
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the failures
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 TEST_PASSWORD = "correct horse battery"
 

@@ -17,7 +17,9 @@ from tests.conftest import MakeProperty, Register, bearer, run_sql
 
 async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str, text: str = "Hello") -> str:
     r = await client.post(
-        "/api/chats/initiate", json={"property_id": property_id, "initial_message": text}, headers=bearer(renter["token"])
+        "/api/chats/initiate",
+        json={"property_id": property_id, "initial_message": text},
+        headers=bearer(renter["token"]),
     )
     assert r.status_code == 200, r.text
     return r.json()["chat_id"]  # type: ignore[no-any-return]
@@ -223,7 +225,9 @@ async def test_only_participants_read_or_write(
     ):
         r = await client.request(method, path, json=body, headers=bearer(stranger["token"]))
         assert r.status_code == 403, (path, r.text)
-        unknown = await client.request(method, path.replace(chat_id, "nope"), json=body, headers=bearer(renter["token"]))
+        unknown = await client.request(
+            method, path.replace(chat_id, "nope"), json=body, headers=bearer(renter["token"])
+        )
         assert unknown.status_code == 404, (path, unknown.text)
 
 

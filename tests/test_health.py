@@ -129,11 +129,6 @@ async def test_app_shuts_down_cleanly_while_redis_is_down(
 
 @pytest.mark.redis
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Fanout's Redis client has no retry: its first ping on a connection Redis dropped fails",
-)
 async def test_health_is_ok_at_once_after_a_redis_restart(settings: Settings, private_redis: RedisServer) -> None:
     async with serving(replace(settings, broadcast_url=private_redis.url)) as http:
         await expect_healthy(http)

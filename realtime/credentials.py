@@ -1,0 +1,80 @@
+"""Who is on the other end of a WebSocket: a bearer header, a one-time ticket, or a first `auth` frame.
+
+All three end in the same check as REST: the token's user exists, is active,
+and the token is neither expired nor revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from auth.tokens import Claims, decode_token, ticket_hash
+from errors import Unauthorized
+from persistence.models import User
+from persistence.tickets import redeem_ticket
+from persistence.types import utcnow
+from persistence.users import user_for_token
+from resources import Resources
+
+# REALTIME.md: without a header or ticket, the first frame must authenticate within 5 seconds.
+AUTH_FRAME_SECONDS = 5.0
+MAX_AUTH_FRAME_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: User
+    claims: Claims
+
+
+def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
+    """Browsers always send Origin; other clients may omit it, and then there is nothing to check."""
+    origin = websocket.headers.get("origin")
+    return origin is None or origin in allowed
+
+
+async def identify(websocket: WebSocket, res: Resources) -> Identity:
+    """Authenticate an accepted socket; raises Unauthorized (close with 4401) on any failure."""
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return await check(res, decode_token(token.strip(), str(res.settings.jwt_secret)))
+    ticket = websocket.query_params.get("ticket")
+    if ticket:
+        async with res.db.begin() as session:
+            claims = await redeem_ticket(session, ticket_hash(ticket), utcnow())
+        if claims is None:
+            raise Unauthorized("Ticket unknown, expired or already used")
+        return await check(res, claims)
+    return await check(res, decode_token(await first_frame_token(websocket), str(res.settings.jwt_secret)))
+
+
+async def first_frame_token(websocket: WebSocket) -> str:
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), AUTH_FRAME_SECONDS)
+    except TimeoutError:
+        raise Unauthorized("No credentials within 5 seconds") from None
+    except (KeyError, RuntimeError, WebSocketDisconnect):  # a bytes frame, or the client left
+        raise Unauthorized("Expected an auth frame") from None
+    if len(text) > MAX_AUTH_FRAME_BYTES:
+        raise Unauthorized("Auth frame too large")
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        raise Unauthorized("Expected an auth frame") from None
+    if not isinstance(frame, dict) or frame.get("type") != "auth" or not isinstance(frame.get("token"), str):
+        raise Unauthorized("Expected an auth frame")
+    return frame["token"]
+
+
+async def check(res: Resources, claims: Claims) -> Identity:
+    if claims.expires_at <= utcnow():
+        raise Unauthorized("Token expired")
+    async with res.read() as session:
+        user = await user_for_token(session, claims.user_id, claims.jti)
+    if user is None:
+        raise Unauthorized("Token revoked or user inactive")
+    return Identity(user, claims)

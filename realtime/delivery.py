@@ -1,0 +1,171 @@
+"""What one socket is sent, in order: the writer side of a connection.
+
+Every frame to a socket goes through its one writer task, which reads the
+socket's mailbox: events from the fan-out, and the reader's replies and sync
+requests put there as `_reply` and `_sync` items. One writer means frames never
+interleave, and it lets the writer keep, per chat, the last seq this socket
+was sent:
+
+- a `message` at or below that seq was already sent (by a sync, or a gap
+  fill): dropped, so each message reaches a socket once;
+- a `message` beyond the next seq means some are missing: published out of
+  order by two requests (each publishes after its own commit), or lost while
+  Redis was down. It waits up to REORDER_SECONDS for the missing ones to
+  arrive; what has not arrived by then is read from the database. Either way a
+  socket sees every chat in seq order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from http_api.schemas.chats import MessageOut
+from persistence import chats, messages, notifications
+from persistence.models import Chat
+from realtime.mailbox import RESYNC_TYPE
+from resources import Resources
+
+# Pages for syncs and gap fills: bounded memory per socket, few round trips.
+FILL_PAGE = 200
+# Badges of a burst are coalesced: at most one recount this often per socket.
+BADGE_EVERY_SECONDS = 0.5
+# Concurrent senders' events cross on the way; most gaps close by themselves within milliseconds.
+REORDER_SECONDS = 0.2
+
+
+class Revoked(Exception):
+    """The socket's token was logged out (or its user deactivated): close with 4401."""
+
+
+@dataclass
+class Delivery:
+    res: Resources
+    websocket: WebSocket
+    user_id: str
+    jti: str
+    sent_seq: dict[str, int] = field(default_factory=dict)
+    last_badge: tuple[int, int] | None = None
+    badge_due: bool = False
+    badge_at: float = 0.0
+    early: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # chat -> seq -> message
+    early_since: dict[str, float] = field(default_factory=dict)
+
+    def next_wait(self) -> float | None:
+        """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
+        deadlines = [since + REORDER_SECONDS for since in self.early_since.values()]
+        if self.badge_due:
+            deadlines.append(self.badge_at + BADGE_EVERY_SECONDS)
+        return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+
+    async def tick(self) -> None:
+        """Fill gaps that waited long enough, then send a badge that is due."""
+        now = time.monotonic()
+        for chat_id, since in list(self.early_since.items()):
+            if now >= since + REORDER_SECONDS:
+                await self.fill(chat_id, self.sent_seq.get(chat_id, 0), min(self.early[chat_id]) - 1)
+                await self.release(chat_id)
+        if self.badge_due and now >= self.badge_at + BADGE_EVERY_SECONDS:
+            await self.badge()
+
+    async def handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "message":
+            await self.message(event["message"])
+        elif kind == "badge":
+            self.badge_due = True
+        elif kind == "_reply":
+            await self.send(event["frame"])
+        elif kind == "_sync":
+            await self.sync(event["chats"])
+        elif kind == RESYNC_TYPE:
+            await self.resync()
+        elif kind == "_revoked":
+            if event.get("jti") in (self.jti, "*"):
+                raise Revoked()
+        elif isinstance(kind, str) and not kind.startswith("_"):
+            await self.send(event)
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.websocket.send_json(frame)
+
+    async def message(self, message: dict[str, Any]) -> None:
+        chat_id, seq = message["chat_id"], message["seq"]
+        have = self.sent_seq.get(chat_id, 0)
+        if seq <= have:
+            return
+        if seq > have + 1:
+            self.early.setdefault(chat_id, {})[seq] = message
+            self.early_since.setdefault(chat_id, time.monotonic())
+            return
+        await self.send({"type": "message", "message": message})
+        self.sent_seq[chat_id] = seq
+        await self.release(chat_id)
+
+    async def release(self, chat_id: str) -> None:
+        """Send the early messages that are now next in line; forget the ones already sent."""
+        waiting = self.early.get(chat_id, {})
+        while waiting:
+            have = self.sent_seq.get(chat_id, 0)
+            for seq in [s for s in waiting if s <= have]:
+                del waiting[seq]
+            if have + 1 not in waiting:
+                break
+            await self.send({"type": "message", "message": waiting.pop(have + 1)})
+            self.sent_seq[chat_id] = have + 1
+        if not waiting:
+            self.early.pop(chat_id, None)
+            self.early_since.pop(chat_id, None)
+
+    async def fill(self, chat_id: str, after: int, up_to: int | None) -> None:
+        """Send the chat's stored messages after `after` (up to `up_to`, or to the end), in seq order."""
+        while up_to is None or after < up_to:
+            async with self.res.read() as session:
+                chat = await session.get(Chat, chat_id)
+                if chat is None:
+                    return
+                page, more = await messages.history(session, chat_id, before_seq=None, after_seq=after, limit=FILL_PAGE)
+            for row in page:
+                if up_to is not None and row.seq > up_to:
+                    return
+                await self.send({"type": "message", "message": MessageOut.of(row, chat).model_dump(mode="json")})
+                after = self.sent_seq[chat_id] = row.seq
+            if not more:
+                return
+
+    async def sync(self, wanted: dict[str, int]) -> None:
+        async with self.res.read() as session:
+            mine = {chat_id for chat_id, _, _ in await chats.chat_states(session, self.user_id)}
+        for chat_id, have in wanted.items():
+            if chat_id not in mine:
+                await self.send({"type": "error", "code": "forbidden", "detail": f"Not a participant of {chat_id}"})
+                continue
+            await self.fill(chat_id, have, None)
+            self.sent_seq[chat_id] = max(self.sent_seq.get(chat_id, 0), have)
+            await self.release(chat_id)
+        await self.send({"type": "synced"})
+
+    async def resync(self) -> None:
+        """After a fan-out outage: send what was missed in every chat, then the fresh counts."""
+        async with self.res.read() as session:
+            states = await chats.chat_states(session, self.user_id)
+        for chat_id, last_seq, _ in states:
+            if last_seq > self.sent_seq.get(chat_id, 0):
+                await self.fill(chat_id, self.sent_seq.get(chat_id, 0), last_seq)
+                await self.release(chat_id)
+        await self.badge()
+
+    async def badge(self) -> None:
+        self.badge_due, self.badge_at = False, time.monotonic()
+        counts = await unread_counts(self.res, self.user_id)
+        if counts != self.last_badge:
+            self.last_badge = counts
+            await self.send({"type": "badge", "unread_messages": counts[0], "unread_notifications": counts[1]})
+
+
+async def unread_counts(res: Resources, user_id: str) -> tuple[int, int]:
+    async with res.read() as session:
+        return await chats.unread_total(session, user_id), await notifications.unread_count(session, user_id)

@@ -1,0 +1,83 @@
+"""Client-to-server frames (REALTIME.md), validated by pydantic; anything else is a `bad_frame`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from http_api.schemas.chats import Attachment, ClientId, MessageText, Seq
+from http_api.schemas.common import Input, Url
+
+ChatId = Annotated[str, Field(min_length=1, max_length=36)]
+
+
+class AuthFrame(Input):
+    type: Literal["auth"]
+    token: str = Field(max_length=4096)
+
+
+class SendFrame(Input):
+    type: Literal["send"]
+    chat_id: ChatId
+    message: str  # length is checked apart: over 4,000 characters is `too_long`, not `bad_frame`
+    attachments: list[Attachment | Url] = Field(default_factory=list, max_length=10)
+    client_id: ClientId
+
+
+class ReadFrame(Input):
+    type: Literal["read"]
+    chat_id: ChatId
+    up_to_seq: Seq
+
+
+class TypingFrame(Input):
+    type: Literal["typing"]
+    chat_id: ChatId
+
+
+class SyncFrame(Input):
+    type: Literal["sync"]
+    chats: dict[ChatId, Seq] = Field(max_length=1000)
+
+
+class PingFrame(Input):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[
+    SendFrame | ReadFrame | TypingFrame | SyncFrame | PingFrame | AuthFrame, Field(discriminator="type")
+]
+_frame = TypeAdapter(ClientFrame)
+_text = TypeAdapter(MessageText)
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str, client_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.client_id = code, detail, client_id
+
+    def frame(self) -> dict[str, Any]:
+        out = {"type": "error", "code": self.code, "detail": self.detail}
+        return out | ({"client_id": self.client_id} if self.client_id else {})
+
+
+def parse(data: Any) -> ClientFrame:
+    """One client frame from decoded JSON; raises FrameError with the protocol's code."""
+    client_id = data.get("client_id") if isinstance(data, dict) else None
+    client_id = client_id if isinstance(client_id, str) else None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise FrameError("bad_frame", "A frame is a JSON object with a type", client_id)
+    try:
+        frame = _frame.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+        raise FrameError("bad_frame", f"{where}: {first['msg']}", client_id) from None
+    if isinstance(frame, SendFrame):
+        try:
+            _text.validate_python(frame.message)
+        except ValidationError as exc:
+            code = "too_long" if "at most" in str(exc) else "bad_frame"
+            raise FrameError(code, exc.errors(include_url=False)[0]["msg"], frame.client_id) from None
+    return frame

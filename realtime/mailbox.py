@@ -1,0 +1,102 @@
+"""A subscriber's bounded share of one channel's events, and what happens when it falls behind.
+
+    MailboxClosed        the mailbox delivers nothing more (its owner left, or the fan-out stopped)
+     └── Overflowed      its owner fell `maxsize` events behind: close the socket with 1013
+
+Overflow policy: the event that finds the mailbox full is not queued, the
+backlog is dropped, and `get()` raises `Overflowed` at once, even to a
+caller that was already waiting. The socket is about to be closed and the
+client recovers everything with `sync` when it reconnects, so handing out a
+stale backlog first would only delay the close and hold the memory longer.
+Nothing is ever put back: an overflowed mailbox stays overflowed.
+
+Besides published events a mailbox can receive `{"type": "_resync"}`
+(`RESYNC_TYPE`): the fan-out puts it into every mailbox after Redis came back,
+because events published during the outage were lost. The socket layer turns
+it into a prompt for the client to `sync`; it never comes from a publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+RESYNC_TYPE = "_resync"
+
+
+class MailboxClosed(Exception):
+    """The mailbox receives nothing more."""
+
+    state = "is closed"
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"the mailbox for {channel!r} {self.state}")
+        self.channel = channel
+
+
+class Overflowed(MailboxClosed):
+    """The owner did not keep up: more than `maxsize` events were waiting."""
+
+    state = "overflowed"
+
+
+class Mailbox:
+    """Events of one channel for one subscriber, in publish order, at most `maxsize` waiting.
+
+    Events are shared between the mailboxes of a channel: treat them as read-only.
+    """
+
+    def __init__(self, channel: str, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError("a mailbox holds at least one event")
+        self.channel = channel
+        self.maxsize = maxsize
+        self._events: deque[dict[str, Any]] = deque()
+        self._changed = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._end: type[MailboxClosed] | None = None
+
+    @property
+    def overflowed(self) -> bool:
+        return self._end is Overflowed
+
+    @property
+    def closed(self) -> bool:
+        """True once `get()` raises: after an overflow, or when the subscription ended."""
+        return self._end is not None
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    async def get(self) -> dict[str, Any]:
+        """The next event; raises `Overflowed` or `MailboxClosed` as soon as the mailbox is closed."""
+        while True:
+            if self._end is not None:
+                raise self._end(self.channel)
+            if self._events:
+                return self._events.popleft()
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def wait_closed(self) -> None:
+        """Return once the mailbox is closed, for a watcher that must act while the writer is stuck in a send."""
+        await self._ended.wait()
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Queue an event without ever waiting: the fan-out's pump calls this, and an owner may too."""
+        if self._end is not None:
+            return
+        if len(self._events) >= self.maxsize:
+            self.close(Overflowed)
+            return
+        self._events.append(event)
+        self._changed.set()
+
+    def close(self, reason: type[MailboxClosed] = MailboxClosed) -> None:
+        if self._end is not None:
+            return
+        self._end = reason
+        self._events.clear()
+        self._changed.set()
+        self._ended.set()

@@ -1,0 +1,196 @@
+"""Who is online, across every server process.
+
+A user is online while at least one socket of theirs is open on any process.
+Each process counts its own sockets per user. With Redis, each user has a
+sorted set `presence:u:<user>` of the processes holding a socket, scored by
+an expiry that the process's heartbeat keeps pushing forward; a process that
+dies stops refreshing, its entries fall below "now" and stop counting, and
+the first surviving process to notice reaps them and announces who went
+offline. With `memory://` there is one process and the counts are the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlparse
+
+from redis.asyncio import Redis
+
+from realtime.redis_backend import redis_client
+
+log = logging.getLogger("homer.presence")
+
+# A dead process's users show as online for at most about TTL + REAP_EVERY seconds.
+TTL_SECONDS = 30.0
+HEARTBEAT_EVERY = TTL_SECONDS / 3
+REAP_EVERY = TTL_SECONDS / 2
+PROCESSES_KEY = "presence:procs"
+REDIS_TIMEOUT_SECONDS = 1.0
+STOP_SECONDS = 2.0
+
+Announce = Callable[[str, bool], Awaitable[None]]
+
+
+def text(raw: object) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def user_key(user_id: str) -> str:
+    return f"presence:u:{user_id}"
+
+
+def process_key(process_id: str) -> str:
+    return f"presence:p:{process_id}"
+
+
+async def _silent(user_id: str, online: bool) -> None:
+    return None
+
+
+def presence_client(broadcast_url: str) -> Redis | None:
+    """Presence lives in the broadcast backend's Redis; `memory://` keeps it in the process."""
+    if urlparse(broadcast_url).scheme not in ("redis", "rediss"):
+        return None
+    return redis_client(broadcast_url, timeout=REDIS_TIMEOUT_SECONDS)
+
+
+class Presence:
+    def __init__(self, redis: Redis | None, announce: Announce = _silent) -> None:
+        self.redis = redis
+        self.announce = announce  # (user_id, online): tell the user's counterparts
+        self.process_id = uuid.uuid4().hex
+        self.local: Counter[str] = Counter()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        if self.redis is not None:
+            self._tasks = [
+                asyncio.create_task(self._every(HEARTBEAT_EVERY, self.heartbeat)),
+                asyncio.create_task(self._every(REAP_EVERY, self.reap)),
+            ]
+
+    async def stop(self) -> None:
+        """Stop heartbeating and leave cleanly; bounded, since a reap may be waiting on the database."""
+        self._stopped.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=STOP_SECONDS)
+        had_users = bool(self.local)
+        self.local.clear()
+        if self.redis is not None:
+            # A clean shutdown leaves nothing for a reaper: announce (if anyone is left) and deregister now.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_SECONDS):
+                    if had_users:
+                        await self.reap_process(self.process_id)
+                    await self.redis.zrem(PROCESSES_KEY, self.process_id)
+
+    async def connected(self, user_id: str) -> None:
+        self.local[user_id] += 1
+        if self.local[user_id] == 1 and await self._join(user_id):
+            await self.announce(user_id, True)
+
+    async def disconnected(self, user_id: str) -> None:
+        self.local[user_id] -= 1
+        if self.local[user_id] > 0:
+            return
+        del self.local[user_id]
+        if await self._leave(user_id):
+            await self.announce(user_id, False)
+
+    async def online(self, user_ids: list[str]) -> set[str]:
+        if self.redis is None:
+            return {u for u in user_ids if self.local[u] > 0}
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    pipe.zcount(user_key(user_id), time.time(), "+inf")
+                counts = await pipe.execute()
+        except Exception:
+            log.warning("presence lookup failed; answering from this process only")
+            return {u for u in user_ids if self.local[u] > 0}
+        return {u for u, n in zip(user_ids, counts, strict=True) if n}
+
+    async def _join(self, user_id: str) -> bool:
+        """Record this process's first socket of the user; True if the user was offline everywhere."""
+        if self.redis is None:
+            return True
+        now = time.time()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(user_key(user_id), {self.process_id: now + TTL_SECONDS})
+                pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
+                pipe.sadd(process_key(self.process_id), user_id)
+                pipe.zcount(user_key(user_id), now, "+inf")
+                *_, live = await pipe.execute()
+        except Exception:
+            log.warning("presence: Redis unreachable, %s joins unannounced", user_id)
+            return False
+        return int(live) == 1
+
+    async def _leave(self, user_id: str) -> bool:
+        """Remove this process's entry; True if no process holds a socket of the user any more."""
+        if self.redis is None:
+            return True
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(user_key(user_id), self.process_id)
+                pipe.srem(process_key(self.process_id), user_id)
+                pipe.zcount(user_key(user_id), time.time(), "+inf")
+                *_, live = await pipe.execute()
+        except Exception:
+            log.warning("presence: Redis unreachable, %s leaves unannounced", user_id)
+            return False
+        return int(live) == 0
+
+    async def heartbeat(self) -> None:
+        assert self.redis is not None
+        expiry = time.time() + TTL_SECONDS
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(PROCESSES_KEY, {self.process_id: expiry})
+            for user_id in list(self.local):
+                pipe.zadd(user_key(user_id), {self.process_id: expiry})
+                pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
+                pipe.sadd(process_key(self.process_id), user_id)
+            await pipe.execute()
+
+    async def reap(self) -> None:
+        """Announce the users of processes that stopped heartbeating (crashed, killed)."""
+        assert self.redis is not None
+        for raw in await self.redis.zrangebyscore(PROCESSES_KEY, "-inf", time.time()):
+            dead = text(raw)
+            # One surviving process reaps each dead one.
+            if await self.redis.set(f"presence:reap:{dead}", self.process_id, nx=True, ex=int(TTL_SECONDS * 2)):
+                await self.reap_process(dead)
+
+    async def reap_process(self, process_id: str) -> None:
+        assert self.redis is not None
+        for raw in await self.redis.smembers(process_key(process_id)):
+            user_id = text(raw)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(user_key(user_id), process_id)
+                pipe.zcount(user_key(user_id), time.time(), "+inf")
+                _, live = await pipe.execute()
+            if int(live) == 0 and self.local[user_id] == 0:
+                await self.announce(user_id, False)
+        await self.redis.delete(process_key(process_id))
+        await self.redis.zrem(PROCESSES_KEY, process_id)
+
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+        while not self._stopped.is_set():
+            try:
+                await work()
+            except Exception:
+                log.warning("presence %s failed; retrying in %.0f s", work.__name__, seconds, exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), seconds)

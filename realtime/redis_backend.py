@@ -1,0 +1,113 @@
+"""broadcaster's Redis backend, rebuilt around the faults listed in PITFALLS.md.
+
+broadcaster 0.3.1's own `RedisBackend` loses the first subscription of a
+process (its listener checks `pubsub.subscribed` before redis-py records the
+channel, then waits for a signal that never comes again), publishes over a
+pool that raises past 100 connections, has no timeouts, and dies silently
+when Redis drops. This one plugs into `Broadcast(backend=...)` instead:
+
+- one reader task owns the subscription connection; any failure there sets
+  `lost` and the reader stops. redis-py's own retries are off on that
+  connection, because a silent reconnect would hide the events missed in
+  between: the fan-out must notice, rebuild and tell clients to `sync`;
+- `subscribe`/`unsubscribe` never raise and are bounded by `timeout`: a
+  failure sets `lost` as well (broadcaster turns a failing subscribe into a
+  `KeyError` and a dangling entry);
+- `publish` goes through one shared single-connection client owned by the
+  fan-out, which outlives each rebuilt backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from broadcaster import BroadcastBackend, Event
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+def redis_client(url: str, *, timeout: float, single_connection: bool = False, retries: int = 1) -> Redis:
+    """A client that gives up after `timeout` instead of hanging on a Redis that does not answer.
+
+    One retry, on connection errors only, replaces a connection that died with
+    a restarted Redis; a timeout is not retried since the command may have run.
+    """
+    retry = Retry(NoBackoff(), retries, supported_errors=(RedisConnectionError,))
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=retry,
+        single_connection_client=single_connection,
+    )
+
+
+def describe(exc: BaseException) -> str:
+    """redis-py's exceptions have unhelpful reprs ("network:ConnectionError") and timeouts have no text."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class RedisBackend(BroadcastBackend):
+    def __init__(self, url: str, publisher: Redis, timeout: float) -> None:
+        self._publisher = publisher
+        self._timeout = timeout
+        self._client = redis_client(url, timeout=timeout, retries=0)
+        self._pubsub = self._client.pubsub()
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self.lost = asyncio.Event()
+
+    async def connect(self) -> None:
+        await self._pubsub.connect()
+        self._reader = asyncio.create_task(self._read(), name="fanout redis reader")
+
+    async def disconnect(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.wait([self._reader])
+        await self._pubsub.aclose()
+        await self._client.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        await self._command(self._pubsub.subscribe, channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        await self._command(self._pubsub.unsubscribe, channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._publisher.publish(channel, message)
+
+    async def next_published(self) -> Event:
+        return await self._events.get()
+
+    def lose(self, reason: str | BaseException) -> None:
+        """Mark the subscription connection unusable; the fan-out rebuilds on this signal."""
+        if not self.lost.is_set():
+            log.warning("Redis subscription lost: %s", reason if isinstance(reason, str) else describe(reason))
+            self.lost.set()
+
+    async def _command(self, command: Callable[[str], Awaitable[Any]], channel: str) -> None:
+        if self.lost.is_set():
+            return  # the connection is going away; the rebuild subscribes afresh
+        try:
+            async with asyncio.timeout(self._timeout):
+                await command(channel)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.lose(exc)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = await self._pubsub.get_message(timeout=None)
+                if message is not None and message["type"] == "message":
+                    self._events.put_nowait(Event(message["channel"].decode(), message["data"].decode()))
+        except Exception as exc:  # whatever broke the read, this connection can no longer be trusted
+            self.lose(exc)

@@ -1,0 +1,195 @@
+"""Real server processes and real WebSocket clients, for the tests where in-process is not enough."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.conftest import TEST_PASSWORD
+
+PROJECT = Path(__file__).resolve().parent.parent
+ORIGIN = "http://localhost:5173"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A uvicorn process serving the app, on its own port."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self, timeout: float = 30) -> Server:
+        command = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(self.port), "--log-level", "warning"]
+        self.process = subprocess.Popen(command, cwd=PROJECT, env=os.environ | self.env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.http}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not become healthy")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+class RedisServer:
+    """A private redis-server on a loopback port, stopped, paused and started by PID.
+
+    Tests that break Redis use their own, never the machine's shared one.
+    """
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await wait_until_listening(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def pause(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+async def wait_until_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            assert process.poll() is None, f"process on port {port} exited with {process.returncode}"
+            assert time.monotonic() < deadline, f"nothing listens on port {port} after {seconds}s"
+            await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
+def server_env(database_url: str, broadcast_url: str, upload_dir: Path) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "BROADCAST_URL": broadcast_url,
+        "UPLOAD_DIR": str(upload_dir),
+        "BCRYPT_ROUNDS": "4",
+        "CORS_ORIGINS": ORIGIN,
+        "APP_ENV": "test",
+    }
+
+
+_counter = iter(range(10**6))
+
+
+async def register(server: Server, user_type: str = "renter", **fields: Any) -> dict[str, Any]:
+    n = next(_counter)
+    stamp = f"{os.getpid() % 1000:03d}{n:05d}"
+    body = {
+        "email": f"live{stamp}-{time.time_ns()}@example.in",
+        "phone": f"+44{stamp}{time.time_ns() % 100:02d}",
+        "password": TEST_PASSWORD,
+        "user_type": user_type,
+        "full_name": f"Live {user_type} {n}",
+    } | fields
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.post("/api/auth/register", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def call(server: Server, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=server.http, timeout=30) as http:
+        return await http.request(method, path, headers=headers, **kwargs)
+
+
+async def open_socket(
+    server: Server, token: str | None = None, *, ticket: str | None = None, **kwargs: Any
+) -> ClientConnection:
+    """A connected client: a token goes in the Authorization header, a ticket in the URL."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    url = f"{server.ws}?ticket={ticket}" if ticket else server.ws
+    return await connect(url, additional_headers=headers, open_timeout=10, **kwargs)
+
+
+async def next_frame(ws: ClientConnection, kind: str | None = None, timeout: float = 10) -> dict[str, Any]:
+    """The next frame (of `kind`, skipping others such as presence or badge)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+        frame: dict[str, Any] = json.loads(raw)
+        if kind is None or frame["type"] == kind:
+            return frame
+
+
+async def frames_until(ws: ClientConnection, kind: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """Every frame up to and including the first of `kind`."""
+    seen: list[dict[str, Any]] = []
+    while not seen or seen[-1]["type"] != kind:
+        seen.append(await next_frame(ws, timeout=timeout))
+    return seen
+
+
+async def message_at(ws: ClientConnection, seq: int, timeout: float = 10) -> dict[str, Any]:
+    """The `message` frame with this seq, passing over earlier ones."""
+    while True:
+        message: dict[str, Any] = (await next_frame(ws, "message", timeout))["message"]
+        if message["seq"] >= seq:
+            assert message["seq"] == seq, f"expected seq {seq}, got {message['seq']}"
+            return message

@@ -1,0 +1,241 @@
+"""Several server processes: fan-out and presence through Redis, crashes, Redis restarts, slow consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection
+
+from tests.conftest import MYSQL_URL, REDIS_URL
+from tests.live import RedisServer, Server, call, message_at, next_frame, open_socket, server_env
+from tests.test_realtime import chat_between, send_frame
+
+pytestmark = [pytest.mark.timeout(120)]
+
+
+def database_for(tmp_path: Path) -> str:
+    return MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path / 'homer.db'}"
+
+
+@pytest.fixture
+async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """Each test gets its own Redis, so no other process on the machine reaps or publishes into it."""
+    if not REDIS_URL:
+        pytest.skip("needs TEST_REDIS_URL=redis://... (the Redis configuration of the suite)")
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on PATH")
+    redis = RedisServer(tmp_path)
+    await redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def pair_of_servers(tmp_path: Path, private_redis: RedisServer) -> Iterator[tuple[Server, Server, str]]:
+    """Two processes sharing one database and one Redis."""
+    database = database_for(tmp_path)
+    env = server_env(database, private_redis.url, tmp_path / "uploads")
+    first = Server(env).start()
+    second = Server(env).start()
+    yield first, second, database
+    first.stop()
+    second.stop()
+
+
+async def drain_hello(*sockets: ClientConnection) -> None:
+    for ws in sockets:
+        await next_frame(ws, "hello")
+
+
+async def test_messages_cross_between_two_processes(pair_of_servers: tuple[Server, Server, str]) -> None:
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    async with (
+        await open_socket(first, renter["token"]) as renter_ws,
+        await open_socket(second, owner["token"]) as owner_ws,
+    ):
+        await drain_hello(renter_ws, owner_ws)
+        await renter_ws.send(send_frame(chat_id, "from process one", "x-1"))
+        assert (await next_frame(owner_ws, "message"))["message"]["message"] == "from process one"
+        assert (await next_frame(renter_ws, "message"))["message"]["seq"] == 2  # the sender's own socket too
+        await owner_ws.send(send_frame(chat_id, "from process two", "x-2"))
+        assert (await next_frame(renter_ws, "message"))["message"]["seq"] == 3
+        assert (await next_frame(renter_ws, "read"))["up_to_seq"] == 3  # writing read the chat
+        await owner_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
+        assert (await next_frame(renter_ws, "typing"))["user_id"] == owner["user_id"]
+        await renter_ws.send(send_frame(chat_id, "one more", "x-3"))
+        assert (await message_at(owner_ws, 4))["message"] == "one more"
+        await owner_ws.send(json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": 4}))
+        assert (await next_frame(renter_ws, "read"))["up_to_seq"] == 4
+
+
+async def test_two_tabs_of_one_user_on_one_process_connecting_at_once(
+    pair_of_servers: tuple[Server, Server, str],
+) -> None:
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    tabs = await asyncio.gather(*(open_socket(second, owner["token"]) for _ in range(4)))
+    try:
+        await drain_hello(*tabs)
+        await call(first, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": "to every tab"})
+        for tab in tabs:
+            assert (await next_frame(tab, "message"))["message"]["message"] == "to every tab"
+    finally:
+        await asyncio.gather(*(tab.close() for tab in tabs))
+
+
+async def test_presence_follows_the_first_and_last_socket_on_any_process(
+    pair_of_servers: tuple[Server, Server, str],
+) -> None:
+    first, second, database = pair_of_servers
+    owner, renter, _ = await chat_between(first, database)
+    async with await open_socket(second, owner["token"]) as owner_ws:
+        await drain_hello(owner_ws)
+        tab_one = await open_socket(first, renter["token"])
+        assert await next_frame(owner_ws, "presence") == {
+            "type": "presence",
+            "user_id": renter["user_id"],
+            "online": True,
+        }
+        tab_two = await open_socket(second, renter["token"])
+        hello = await next_frame(tab_two, "hello")
+        await tab_one.close()
+        await tab_two.send(json.dumps({"type": "ping"}))
+        await next_frame(tab_two, "pong")
+        await tab_two.close()
+        offline = await next_frame(owner_ws, "presence")
+        assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}
+        assert hello["online"] == [owner["user_id"]]
+
+
+async def test_a_crashed_process_does_not_leave_its_users_online(
+    pair_of_servers: tuple[Server, Server, str],
+) -> None:
+    first, second, database = pair_of_servers
+    owner, renter, _ = await chat_between(first, database)
+    async with await open_socket(second, owner["token"]) as owner_ws:
+        await drain_hello(owner_ws)
+        renter_ws = await open_socket(first, renter["token"])
+        assert (await next_frame(owner_ws, "presence"))["online"] is True
+        first.stop(signal.SIGKILL)
+        offline = await next_frame(owner_ws, "presence", timeout=75)
+        assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}
+        await renter_ws.close()
+
+
+async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
+    tmp_path: Path, private_redis: RedisServer
+) -> None:
+    database = database_for(tmp_path)
+    env = server_env(database, private_redis.url, tmp_path / "uploads")
+    first, second = Server(env).start(), Server(env).start()
+    try:
+        owner, renter, chat_id = await chat_between(first, database)
+        async with (
+            await open_socket(first, renter["token"]) as renter_ws,
+            await open_socket(second, owner["token"]) as owner_ws,
+        ):
+            await drain_hello(renter_ws, owner_ws)
+            await renter_ws.send(send_frame(chat_id, "before", "r-0"))
+            assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2
+            assert (await next_frame(owner_ws, "message"))["message"]["seq"] == 2
+            private_redis.stop()
+            for n in range(1, 6):  # stored and acked while Redis is down
+                await renter_ws.send(send_frame(chat_id, f"during {n}", f"r-{n}"))
+                assert (await next_frame(renter_ws, "ack", timeout=15))["message"]["seq"] == 2 + n
+            await private_redis.start()
+            seqs: list[int] = []
+            while len(seqs) < 5:  # recovered by the writer once the fan-out is back
+                seqs.append((await next_frame(owner_ws, "message", timeout=30))["message"]["seq"])
+            assert seqs == [3, 4, 5, 6, 7]
+            await renter_ws.send(send_frame(chat_id, "after", "r-9"))
+            assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
+    finally:
+        first.stop()
+        second.stop()
+
+
+# About 20 KB a frame, so a few hundred messages outgrow the kernel's socket buffers.
+BULKY_TEXT = "€" * 3990
+BULKY_FILES = [{"url": "/uploads/" + "a" * 480, "name": "n" * 255} for _ in range(10)]
+
+
+def stalled_socket(server: Server, token: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads again.
+
+    Raw TCP with a tiny receive buffer: a client library would keep reading
+    into its own memory and hide the stall.
+    """
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    raw.sendall(request.encode())
+    head = b""
+    while b"hello" not in head:
+        head += raw.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head[:100]
+    return raw
+
+
+def drain_until_closed(raw: socket.socket) -> bytes:
+    """Everything the server still sends, up to the end of the connection."""
+    received = bytearray()
+    raw.settimeout(30)
+    while chunk := raw.recv(1 << 20):
+        received += chunk
+    raw.close()
+    return bytes(received)
+
+
+async def test_a_slow_consumer_is_cut_off_without_delaying_others(tmp_path: Path) -> None:
+    database = database_for(tmp_path)
+    env = server_env(database, REDIS_URL or "memory://", tmp_path / "uploads") | {"WS_BACKLOG": "128"}
+    server = Server(env).start()
+    try:
+        owner, renter, chat_id = await chat_between(server, database)
+        async with await open_socket(server, owner["token"]) as fast:
+            await drain_hello(fast)
+            stalled = await asyncio.to_thread(stalled_socket, server, owner["token"])
+            total = 400
+            received: list[int] = []
+
+            async def read_fast() -> None:
+                while len(received) < total:
+                    received.append((await next_frame(fast, "message", timeout=30))["message"]["seq"])
+
+            async def write(http: httpx.AsyncClient, worker: int) -> None:
+                for n in range(worker, total, 8):
+                    body = {"message": f"{n:04d} " + BULKY_TEXT, "attachments": BULKY_FILES, "client_id": f"w-{n}"}
+                    r = await http.post(f"/api/chats/{chat_id}/messages", json=body)
+                    assert r.status_code == 201, r.text
+
+            headers = {"Authorization": f"Bearer {renter['token']}"}
+            async with httpx.AsyncClient(base_url=server.http, headers=headers, timeout=30) as http:
+                await asyncio.gather(read_fast(), *(write(http, w) for w in range(8)))
+            assert received == list(range(2, total + 2))
+            tail = await asyncio.to_thread(drain_until_closed, stalled)
+            # The close frame: opcode 0x88, then the code 1013 (0x03f5) and its reason.
+            assert b"\x88" in tail and b"\x03\xf5Too far behind" in tail
+    finally:
+        server.stop()
+
+
+def frames(items: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [item for item in items if item["type"] == kind]

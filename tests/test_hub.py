@@ -1,0 +1,440 @@
+"""The per-process fan-out hub: subscribe races, bounded mailboxes, order, and surviving a Redis outage.
+
+Every test runs on `memory://` and, with TEST_REDIS_URL set, on that Redis
+(which other runs may share: channel names are unique per test). Tests that
+stop Redis start a private `redis-server` on a spare loopback port and kill
+it by PID; they never touch the shared one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from realtime.fanout import PUBLISH_TIMEOUT_SECONDS, Fanout
+from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed, Overflowed
+from settings import Settings
+from tests.conftest import REDIS_URL, serving
+
+# An unreachable Redis costs a publisher at most its timeout; allow a little on top.
+PUBLISH_BOUND_SECONDS = PUBLISH_TIMEOUT_SECONDS + 0.5
+RECOVERY_SECONDS = 10.0
+DELIVERY_SECONDS = 5.0
+
+pytestmark = pytest.mark.timeout(60)
+
+BACKENDS = [
+    pytest.param("memory://", id="memory"),
+    pytest.param(REDIS_URL, id="redis", marks=pytest.mark.redis),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest) -> str:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def fanout(url: str) -> AsyncIterator[Fanout]:
+    hub = Fanout(url)
+    await hub.connect()
+    try:
+        yield hub
+    finally:
+        await hub.disconnect()
+
+
+@pytest.fixture
+def channel() -> str:
+    return f"test-hub:{uuid.uuid4().hex}"
+
+
+class RedisServer:
+    """A private redis-server on a loopback port, stopped, paused and started by PID."""
+
+    def __init__(self, port: int, directory: Path) -> None:
+        self.port = port
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await wait_until_listening(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def pause(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """Not started: each test decides when its Redis is up."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on PATH")
+    server = RedisServer(free_port(), tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_two_mailboxes_joining_a_new_channel_at_once_both_receive_everything(
+    fanout: Fanout, channel: str
+) -> None:
+    async with AsyncExitStack() as stack:
+        first, second = await asyncio.gather(
+            stack.enter_async_context(fanout.subscribe(channel)), stack.enter_async_context(fanout.subscribe(channel))
+        )
+        for n in range(20):
+            await fanout.publish(channel, {"type": "test", "n": n})
+        assert await receive(first, 20) == list(range(20))
+        assert await receive(second, 20) == list(range(20))
+
+
+async def test_many_subscribers_of_a_channel_share_one_subscription(url: str, fanout: Fanout, channel: str) -> None:
+    async with AsyncExitStack() as stack:
+        mailboxes = await asyncio.gather(*(stack.enter_async_context(fanout.subscribe(channel)) for _ in range(50)))
+        if url.startswith("redis"):
+            assert await redis_subscribers(url, channel) == 1
+        await fanout.publish(channel, {"type": "test", "n": 0})
+        for mailbox in mailboxes:
+            assert await receive(mailbox, 1) == [0]
+    if url.startswith("redis"):
+        assert await redis_subscribers(url, channel) == 0
+
+
+@pytest.mark.parametrize("leaving", ["returning", "cancelled"])
+async def test_many_subscribers_leaving_at_once_raise_nothing_and_unsubscribe(
+    url: str, fanout: Fanout, channel: str, leaving: str
+) -> None:
+    joined = 0
+    all_joined = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def one_socket() -> None:
+        nonlocal joined
+        async with fanout.subscribe(channel) as mailbox:
+            joined += 1
+            if joined == 100:
+                all_joined.set()
+            await leave.wait()
+            assert await receive(mailbox, 1) == [0]
+
+    tasks = [asyncio.create_task(one_socket()) for _ in range(100)]
+    await asyncio.wait_for(all_joined.wait(), DELIVERY_SECONDS)
+    await fanout.publish(channel, {"type": "test", "n": 0})
+    if leaving == "cancelled":
+        for task in tasks:
+            task.cancel()
+    leave.set()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(outcome is None or isinstance(outcome, asyncio.CancelledError) for outcome in outcomes), outcomes
+
+    if url.startswith("redis"):
+        assert await redis_subscribers(url, channel) == 0
+    async with fanout.subscribe(channel) as late:
+        await fanout.publish(channel, {"type": "test", "n": 1})
+        assert await receive(late, 1) == [1]
+        await asyncio.sleep(0.1)
+        assert len(late) == 0, "delivered twice: a stale subscription survived"
+
+
+async def test_a_subscriber_joining_while_the_last_one_leaves_still_receives(fanout: Fanout, channel: str) -> None:
+    async def join_and_leave() -> None:
+        async with fanout.subscribe(channel):
+            await asyncio.sleep(0)
+
+    for n in range(30):
+        leaving = asyncio.create_task(join_and_leave())
+        await asyncio.sleep(0)
+        async with fanout.subscribe(channel) as staying:
+            await leaving
+            await fanout.publish(channel, {"type": "test", "n": n})
+            assert await receive(staying, 1) == [n]
+
+
+@pytest.mark.redis
+async def test_two_processes_deliver_to_each_other(channel: str) -> None:
+    async with AsyncExitStack() as stack:
+        one, two = Fanout(REDIS_URL), Fanout(REDIS_URL)
+        for hub in (one, two):
+            await hub.connect()
+            stack.push_async_callback(hub.disconnect)
+        at_one = await stack.enter_async_context(one.subscribe(channel))
+        at_two = await stack.enter_async_context(two.subscribe(channel))
+        await one.publish(channel, {"type": "test", "n": 1})
+        await two.publish(channel, {"type": "test", "n": 2})
+        assert await receive(at_one, 2) == [1, 2]
+        assert await receive(at_two, 2) == [1, 2]
+
+
+async def test_unread_mailbox_overflows_while_the_others_get_everything_in_order(fanout: Fanout, channel: str) -> None:
+    async with fanout.subscribe(channel, maxsize=10) as slow, fanout.subscribe(channel, maxsize=10) as fast:
+        reading = asyncio.create_task(receive(fast, 100))
+        for n in range(100):
+            await fanout.publish(channel, {"type": "test", "n": n})
+            await asyncio.sleep(0)
+        assert await reading == list(range(100))
+        assert slow.overflowed and slow.closed and not fast.overflowed
+        await asyncio.wait_for(slow.wait_closed(), 1)
+        with pytest.raises(Overflowed):
+            await slow.get()  # at once: the backlog is dropped, the client will sync
+
+
+async def test_overflow_wakes_a_waiting_reader(fanout: Fanout, channel: str) -> None:
+    async with fanout.subscribe(channel, maxsize=3) as mailbox:
+        for n in range(4):
+            await fanout.publish(channel, {"type": "test", "n": n})
+        waiting = asyncio.create_task(mailbox.wait_closed())
+        await asyncio.wait_for(waiting, DELIVERY_SECONDS)
+        with pytest.raises(Overflowed):
+            await mailbox.get()
+
+
+async def test_a_thousand_events_arrive_in_order_at_every_mailbox(fanout: Fanout, channel: str) -> None:
+    async with fanout.subscribe(channel, maxsize=1000) as first, fanout.subscribe(channel, maxsize=1000) as second:
+        readers = [asyncio.create_task(receive(mailbox, 1000, seconds=30)) for mailbox in (first, second)]
+        for n in range(1000):
+            await fanout.publish(channel, {"type": "test", "n": n})
+        for reader in readers:
+            assert await reader == list(range(1000))
+
+
+async def test_channels_are_kept_apart_and_events_decode_to_what_was_published(fanout: Fanout, channel: str) -> None:
+    async with fanout.subscribe(channel) as mine, fanout.subscribe(channel + ":other") as other:
+        event = {"type": "message", "message": {"text": "नमस्ते", "seq": 7, "attachments": []}}
+        await fanout.publish(channel, event)
+        assert await asyncio.wait_for(mine.get(), DELIVERY_SECONDS) == event
+        await asyncio.sleep(0.1)
+        assert len(other) == 0
+
+
+async def test_a_mailbox_is_closed_when_its_block_exits(fanout: Fanout, channel: str) -> None:
+    async with fanout.subscribe(channel) as mailbox:
+        pass
+    assert mailbox.closed and not mailbox.overflowed
+    with pytest.raises(MailboxClosed):
+        await mailbox.get()
+
+
+@pytest.mark.redis
+async def test_fanout_resumes_after_redis_restarts(redis_server: RedisServer, channel: str) -> None:
+    await redis_server.start()
+    hub = Fanout(redis_server.url)
+    reconnects: list[int] = []
+    hub.on_reconnect.append(lambda: reconnects.append(1))
+    await hub.connect()
+    try:
+        async with hub.subscribe(channel) as mailbox:
+            await hub.publish(channel, {"type": "test", "n": 0})
+            assert await receive(mailbox, 1) == [0]
+
+            redis_server.stop()
+            await publish_promptly(hub, channel, {"type": "test", "n": -1})
+            await eventually(lambda: not hub.available, "the outage was not noticed")
+            assert not await hub.ping()
+            await publish_promptly(hub, channel, {"type": "test", "n": -2})
+
+            await redis_server.start()
+            events = await receive_once_recovered(hub, channel, mailbox)
+            assert {"type": RESYNC_TYPE} in events
+            assert all(event.get("n", 0) >= 0 for event in events), "an event from the outage came back"
+            assert reconnects == [1]
+            assert await hub.ping()
+            await hub.publish(channel, {"type": "test", "n": 1})
+            assert await receive(mailbox, 1) == [1]
+    finally:
+        await hub.disconnect()
+
+
+@pytest.mark.redis
+async def test_ping_reports_a_restarted_redis_as_up_at_once(redis_server: RedisServer, channel: str) -> None:
+    await redis_server.start()
+    hub = Fanout(redis_server.url)
+    await hub.connect()
+    try:
+        async with hub.subscribe(channel) as mailbox:
+            redis_server.stop()
+            await eventually(lambda: not hub.available, "the outage was not noticed")
+            await redis_server.start()
+            assert await hub.ping(), "a restarted Redis was reported down"
+            assert hub.available
+            await hub.publish(channel, {"type": "test", "n": 1})
+            assert await receive_skipping_resync(mailbox) == 1
+    finally:
+        await hub.disconnect()
+
+
+@pytest.mark.redis
+async def test_publish_gives_up_promptly_while_redis_hangs_and_fanout_resumes(
+    redis_server: RedisServer, channel: str
+) -> None:
+    await redis_server.start()
+    hub = Fanout(redis_server.url)
+    await hub.connect()
+    try:
+        async with hub.subscribe(channel) as mailbox:
+            redis_server.pause()  # accepts connections, answers nothing: only timeouts help
+            await publish_promptly(hub, channel, {"type": "test", "n": -1})
+            await eventually(lambda: not hub.available, "a hung Redis was not noticed")
+            redis_server.resume()
+            events = await receive_once_recovered(hub, channel, mailbox)
+            assert {"type": RESYNC_TYPE} in events
+    finally:
+        redis_server.resume()
+        await hub.disconnect()
+
+
+@pytest.mark.redis
+async def test_connect_succeeds_with_redis_down_and_fanout_starts_when_it_comes_up(
+    redis_server: RedisServer, channel: str
+) -> None:
+    hub = Fanout(redis_server.url)
+    await asyncio.wait_for(hub.connect(), PUBLISH_BOUND_SECONDS)
+    try:
+        assert not hub.available and not await hub.ping()
+        async with hub.subscribe(channel) as mailbox:  # a socket that connects during the outage
+            await publish_promptly(hub, channel, {"type": "test", "n": -1})
+            await redis_server.start()
+            events = await receive_once_recovered(hub, channel, mailbox)
+            assert {"type": RESYNC_TYPE} in events
+            assert hub.available and await hub.ping()
+    finally:
+        await hub.disconnect()
+
+
+@pytest.mark.redis
+async def test_shutdown_with_redis_down_is_prompt_and_closes_mailboxes(redis_server: RedisServer, channel: str) -> None:
+    await redis_server.start()
+    hub = Fanout(redis_server.url)
+    await hub.connect()
+    async with hub.subscribe(channel) as mailbox:
+        redis_server.stop()
+        reading = asyncio.create_task(mailbox.get())
+        await asyncio.wait_for(hub.disconnect(), 3.0)
+        with pytest.raises(MailboxClosed):
+            await asyncio.wait_for(reading, 1.0)
+
+
+@pytest.mark.redis
+async def test_app_starts_with_redis_down_and_becomes_healthy_when_it_comes_up(
+    settings: Settings, redis_server: RedisServer
+) -> None:
+    async with serving(replace(settings, broadcast_url=redis_server.url)) as http:
+        r = await http.get("/api/health")
+        assert r.status_code == 503, r.text
+        assert r.json()["broadcast"] == "unavailable"
+        await redis_server.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECOVERY_SECONDS
+        while (r := await http.get("/api/health")).status_code != 200:
+            assert loop.time() < deadline, r.text
+            await asyncio.sleep(0.2)
+
+
+async def receive(mailbox: Mailbox, count: int, seconds: float = DELIVERY_SECONDS) -> list[Any]:
+    """The `n` of the next `count` test events, skipping nothing."""
+    async with asyncio.timeout(seconds):
+        return [(await mailbox.get())["n"] for _ in range(count)]
+
+
+async def receive_skipping_resync(mailbox: Mailbox) -> Any:
+    async with asyncio.timeout(DELIVERY_SECONDS):
+        while (event := await mailbox.get())["type"] == RESYNC_TYPE:
+            pass
+        return event["n"]
+
+
+async def publish_promptly(hub: Fanout, channel: str, event: dict[str, Any]) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await hub.publish(channel, event)  # must not raise
+    assert loop.time() - started < PUBLISH_BOUND_SECONDS
+
+
+async def receive_once_recovered(hub: Fanout, channel: str, mailbox: Mailbox) -> list[dict[str, Any]]:
+    """Publish a marker until it arrives (fan-out is back); everything the mailbox got up to it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RECOVERY_SECONDS
+    received: list[dict[str, Any]] = []
+    marker = {"type": "test", "n": 1_000_000}
+    while True:
+        assert loop.time() < deadline, f"fan-out did not resume within {RECOVERY_SECONDS}s: {received}"
+        await hub.publish(channel, marker)
+        try:
+            async with asyncio.timeout(0.3):
+                while True:
+                    event = await mailbox.get()
+                    received.append(event)
+                    if event == marker:
+                        return received
+        except TimeoutError:
+            pass
+
+
+async def eventually(condition: Any, message: str, seconds: float = RECOVERY_SECONDS) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        assert loop.time() < deadline, message
+        await asyncio.sleep(0.05)
+
+
+async def redis_subscribers(url: str, channel: str) -> int:
+    """How many connections Redis itself counts as subscribed to `channel` (all processes)."""
+    client = Redis.from_url(url)
+    try:
+        [(_, count)] = await client.pubsub_numsub(channel)
+        return int(count)
+    finally:
+        await client.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_until_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            assert process.poll() is None, f"redis-server on port {port} exited with {process.returncode}"
+            assert loop.time() < deadline, f"redis-server is not listening on port {port} after {seconds}s"
+            await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return

@@ -1,0 +1,405 @@
+"""The WebSocket protocol against a real uvicorn process, with real `websockets` clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import jwt
+import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from persistence.models import Property
+from settings import DEV_JWT_SECRET
+from tests.conftest import MYSQL_URL, REDIS_URL, run_sql
+from tests.live import ORIGIN, Server, call, frames_until, next_frame, open_socket, register, server_env
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('live') / 'homer.db'}"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = server_env(database_url, REDIS_URL or "memory://", tmp_path_factory.mktemp("uploads"))
+    live = Server(env).start()
+    yield live
+    live.stop()
+
+
+async def make_property(database_url: str, owner_id: str) -> str:
+    prop = Property(
+        owner_id=owner_id,
+        title="3BHK with a view of Cubbon Park",
+        property_type="apartment",
+        bhk_type="3BHK",
+        rent=Decimal(48000),
+        city="Bengaluru",
+        locality="Shivajinagar",
+    )
+    await run_sql(database_url, lambda session: session.add(prop))
+    return prop.id
+
+
+async def chat_between(server: Server, database_url: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A renter and an owner with one chat (seq 1 is the renter's first message)."""
+    owner = await register(server, "owner")
+    renter = await register(server, "renter")
+    property_id = await make_property(database_url, owner["user_id"])
+    r = await call(
+        server,
+        "POST",
+        "/api/chats/initiate",
+        renter["token"],
+        json={"property_id": property_id, "initial_message": "Hi"},
+    )
+    assert r.status_code == 200, r.text
+    return owner, renter, r.json()["chat_id"]
+
+
+async def closed_with(ws: ClientConnection, timeout: float = 10) -> int | None:
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+async def test_hello_after_a_bearer_header(server: Server, database_url: str) -> None:
+    owner, _, chat_id = await chat_between(server, database_url)
+    async with await open_socket(server, owner["token"]) as ws:
+        hello = await next_frame(ws)
+        assert hello["type"] == "hello" and hello["user_id"] == owner["user_id"]
+        assert hello["unread_messages"] == 1 and hello["unread_notifications"] == 1
+        assert hello["chats"] == [{"chat_id": chat_id, "last_seq": 1, "unread_count": 1}]
+        assert hello["server_time"] and hello["online"] == []
+
+
+async def test_a_ticket_opens_one_socket_once(server: Server) -> None:
+    renter = await register(server)
+    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
+    async with await open_socket(server, ticket=ticket, origin=ORIGIN) as ws:
+        assert (await next_frame(ws))["user_id"] == renter["user_id"]
+    async with await open_socket(server, ticket=ticket) as ws:
+        assert await closed_with(ws) == 4401
+    async with await open_socket(server, ticket="made-up") as ws:
+        assert await closed_with(ws) == 4401
+
+
+async def test_an_auth_frame_within_five_seconds(server: Server) -> None:
+    renter = await register(server)
+    async with await open_socket(server) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": renter["token"]}))
+        assert (await next_frame(ws))["type"] == "hello"
+        await ws.send(json.dumps({"type": "auth", "token": renter["token"]}))
+        assert (await next_frame(ws))["code"] == "bad_frame"  # only once
+    for first in ("not json", json.dumps({"type": "ping"}), json.dumps({"type": "auth", "token": "x.y.z"})):
+        async with await open_socket(server) as ws:
+            await ws.send(first)
+            assert await closed_with(ws) == 4401, first
+
+
+async def test_silence_after_connecting_is_closed_with_4401(server: Server) -> None:
+    async with await open_socket(server) as ws:
+        started = time.monotonic()
+        assert await closed_with(ws, timeout=15) == 4401
+        assert 4 < time.monotonic() - started < 10
+
+
+async def test_bad_credentials_and_origins_are_closed(server: Server) -> None:
+    renter = await register(server)
+    expired = jwt.encode(
+        {
+            "sub": renter["user_id"],
+            "jti": str(uuid.uuid4()),
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) - 1,
+        },
+        DEV_JWT_SECRET,
+    )
+    for token in ("garbage", expired):
+        async with await open_socket(server, token) as ws:
+            assert await closed_with(ws) == 4401
+    async with await open_socket(server, renter["token"], origin="https://evil.example") as ws:
+        assert await closed_with(ws) == 4403
+    async with await open_socket(server, renter["token"], origin=ORIGIN) as ws:
+        assert (await next_frame(ws))["type"] == "hello"
+
+
+async def test_logout_closes_open_sockets_of_that_token(server: Server) -> None:
+    renter = await register(server)
+    second = (
+        await call(
+            server,
+            "POST",
+            "/api/auth/login",
+            json={"email": renter["user"]["email"], "password": "correct horse battery"},
+        )
+    ).json()
+    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
+    async with (
+        await open_socket(server, renter["token"]) as direct,
+        await open_socket(server, ticket=ticket) as via_ticket,
+        await open_socket(server, second["token"]) as other,
+    ):
+        for ws in (direct, via_ticket, other):
+            await next_frame(ws, "hello")
+        assert (await call(server, "POST", "/api/auth/logout", renter["token"])).status_code == 200
+        assert await closed_with(direct) == 4401
+        assert await closed_with(via_ticket) == 4401
+        await other.send(json.dumps({"type": "ping"}))
+        assert (await next_frame(other, "pong"))["type"] == "pong"
+
+
+async def test_a_socket_closes_when_its_token_expires(server: Server) -> None:
+    renter = await register(server)
+    now = int(time.time())
+    short = jwt.encode({"sub": renter["user_id"], "jti": str(uuid.uuid4()), "iat": now, "exp": now + 2}, DEV_JWT_SECRET)
+    async with await open_socket(server, short) as ws:
+        await next_frame(ws, "hello")
+        assert await closed_with(ws) == 4401
+
+
+def send_frame(chat_id: str, text: str, client_id: str | None = None, **extra: Any) -> str:
+    return json.dumps(
+        {"type": "send", "chat_id": chat_id, "message": text, "client_id": client_id or str(uuid.uuid4())} | extra
+    )
+
+
+async def test_send_is_acked_then_delivered_to_every_socket_of_both(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with (
+        await open_socket(server, renter["token"]) as tab1,
+        await open_socket(server, renter["token"]) as tab2,
+        await open_socket(server, owner["token"]) as owner_ws,
+    ):
+        for ws in (tab1, tab2, owner_ws):
+            await next_frame(ws, "hello")
+        await tab1.send(send_frame(chat_id, "Is parking included?", "c-1"))
+        ack = await next_frame(tab1, "ack")
+        assert ack["client_id"] == "c-1" and ack["message"]["seq"] == 2
+        assert ack["message"]["message"] == "Is parking included?" and ack["message"]["sender_type"] == "renter"
+        for ws in (tab1, tab2, owner_ws):
+            delivered = (await next_frame(ws, "message"))["message"]
+            assert delivered["message_id"] == ack["message"]["message_id"] and delivered["seq"] == 2
+        badge = await next_frame(owner_ws, "badge")
+        assert badge == {"type": "badge", "unread_messages": 2, "unread_notifications": 1}
+
+
+async def test_read_receipts_and_badges(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with (
+        await open_socket(server, renter["token"]) as renter_ws,
+        await open_socket(server, owner["token"]) as owner_ws,
+    ):
+        await next_frame(renter_ws, "hello")
+        await next_frame(owner_ws, "hello")
+        await owner_ws.send(json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": 1}))
+        receipt = await next_frame(renter_ws, "read")
+        assert receipt == {"type": "read", "chat_id": chat_id, "reader_id": owner["user_id"], "up_to_seq": 1}
+        assert (await next_frame(owner_ws, "badge"))["unread_messages"] == 0
+        # REST changes push badges too: marking the notification read.
+        notes = (await call(server, "GET", "/api/notifications", owner["token"])).json()["notifications"]
+        await call(server, "POST", f"/api/notifications/{notes[0]['notification_id']}/read", owner["token"])
+        assert (await next_frame(owner_ws, "badge")) == {
+            "type": "badge",
+            "unread_messages": 0,
+            "unread_notifications": 0,
+        }
+
+
+async def test_typing_reaches_the_counterpart_only(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    stranger = await register(server)
+    async with (
+        await open_socket(server, renter["token"]) as renter_ws,
+        await open_socket(server, owner["token"]) as owner_ws,
+        await open_socket(server, stranger["token"]) as stranger_ws,
+    ):
+        for ws in (renter_ws, owner_ws, stranger_ws):
+            await next_frame(ws, "hello")
+        await renter_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
+        assert await next_frame(owner_ws, "typing") == {
+            "type": "typing",
+            "chat_id": chat_id,
+            "user_id": renter["user_id"],
+        }
+        await stranger_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
+        assert (await next_frame(stranger_ws, "error"))["code"] == "forbidden"
+
+
+async def test_refused_frames_get_error_frames_and_store_nothing(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    stranger = await register(server)
+    async with await open_socket(server, renter["token"]) as ws, await open_socket(server, stranger["token"]) as other:
+        await next_frame(ws, "hello")
+        await next_frame(other, "hello")
+        refusals = [
+            ("not json at all", "bad_frame", None),
+            (json.dumps([1, 2]), "bad_frame", None),
+            (json.dumps({"type": "shout"}), "bad_frame", None),
+            (json.dumps({"type": "send", "chat_id": chat_id, "client_id": "c-9"}), "bad_frame", "c-9"),
+            (json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": "all"}), "bad_frame", None),
+            (send_frame(chat_id, "x" * 4001, "c-long"), "too_long", "c-long"),
+            (send_frame(chat_id, "   ", "c-blank"), "bad_frame", "c-blank"),
+            (send_frame("no-such-chat", "hi", "c-404"), "forbidden", "c-404"),
+        ]
+        for raw, code, client_id in refusals:
+            await ws.send(raw)
+            error = await next_frame(ws, "error")
+            assert error["code"] == code, (raw[:40], error)
+            assert error.get("client_id") == client_id and error["detail"]
+        await other.send(send_frame(chat_id, "let me in", "c-x"))
+        assert (await next_frame(other, "error"))["code"] == "forbidden"
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await next_frame(ws, "pong")) == {"type": "pong"}  # the socket is still open
+    history = (await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])).json()["messages"]
+    assert [m["seq"] for m in history] == [1]
+
+
+async def test_a_blocked_chat_refuses_sends(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(send_frame(chat_id, "hello?", "c-b"))
+        error = await next_frame(ws, "error")
+        assert error["code"] == "forbidden" and error["client_id"] == "c-b"
+
+
+async def test_a_client_id_retry_is_acked_with_the_first_copy(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(send_frame(chat_id, "once", "retry-1"))
+        first = await next_frame(ws, "ack")
+    async with await open_socket(server, renter["token"]) as ws:  # the retry after a dropped connection
+        await next_frame(ws, "hello")
+        await ws.send(send_frame(chat_id, "once", "retry-1"))
+        again = await next_frame(ws, "ack")
+    assert again["message"]["message_id"] == first["message"]["message_id"]
+    history = (await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])).json()["messages"]
+    assert [m["seq"] for m in history] == [1, 2]
+
+
+async def test_sends_past_the_rate_limit_are_refused(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        for n in range(30):
+            await ws.send(send_frame(chat_id, f"spam {n}", f"s-{n}"))
+        outcomes: dict[str, str] = {}
+        while len(outcomes) < 30:
+            frame = await next_frame(ws)
+            if frame["type"] == "ack":
+                outcomes[frame["client_id"]] = "ack"
+            elif frame["type"] == "error":
+                outcomes[frame["client_id"]] = frame["code"]
+    refused = [c for c, outcome in outcomes.items() if outcome == "rate_limited"]
+    assert 1 <= len(refused) <= 10 and list(outcomes.values()).count("ack") >= 20
+    history = (await call(server, "GET", f"/api/chats/{chat_id}/messages?limit=100", owner["token"])).json()
+    stored = {m["client_id"] for m in history["messages"]}
+    assert stored.isdisjoint(refused) and len(stored - {None}) == 30 - len(refused)
+
+
+async def test_a_frame_over_64_kb_closes_with_1008(server: Server) -> None:
+    renter = await register(server)
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(json.dumps({"type": "ping", "pad": "x" * 70_000}))
+        assert await closed_with(ws) == 1008
+
+
+async def test_a_flood_of_refused_frames_closes_with_1008(server: Server) -> None:
+    renter = await register(server)
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        for _ in range(60):
+            await ws.send("nonsense")
+        assert await closed_with(ws) == 1008
+
+
+async def test_a_reconnecting_client_gets_100_missed_messages_with_sync(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    for n in range(100):  # sent by REST while the renter is away
+        r = await call(server, "POST", f"/api/chats/{chat_id}/messages", owner["token"], json={"message": f"m{n}"})
+        assert r.status_code == 201, r.text
+    async with await open_socket(server, renter["token"]) as ws:
+        hello = await next_frame(ws, "hello")
+        assert hello["chats"] == [{"chat_id": chat_id, "last_seq": 101, "unread_count": 100}]
+        await ws.send(json.dumps({"type": "sync", "chats": {chat_id: 1}}))
+        frames = await frames_until(ws, "synced")
+    seqs = [f["message"]["seq"] for f in frames if f["type"] == "message"]
+    assert seqs == list(range(2, 102))
+    assert [f["message"]["message"] for f in frames if f["type"] == "message"][:2] == ["m0", "m1"]
+
+
+async def test_sync_refuses_chats_of_others(server: Server, database_url: str) -> None:
+    _, _, chat_id = await chat_between(server, database_url)
+    stranger = await register(server)
+    async with await open_socket(server, stranger["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(json.dumps({"type": "sync", "chats": {chat_id: 0}}))
+        frames = await frames_until(ws, "synced")
+    assert [f["type"] for f in frames] == ["error", "synced"] and frames[0]["code"] == "forbidden"
+
+
+async def test_rest_actions_are_pushed_live(server: Server, database_url: str) -> None:
+    owner = await register(server, "owner")
+    renter = await register(server)
+    property_id = await make_property(database_url, owner["user_id"])
+    async with await open_socket(server, owner["token"]) as owner_ws:
+        await next_frame(owner_ws, "hello")
+        opened = await call(
+            server,
+            "POST",
+            "/api/chats/initiate",
+            renter["token"],
+            json={"property_id": property_id, "initial_message": "Hi"},
+        )
+        chat_id = opened.json()["chat_id"]
+        seen: dict[str, dict[str, Any]] = {}
+        while len(seen) < 3:  # a message, a notification and a badge, in whatever order they land
+            frame = await next_frame(owner_ws)
+            seen.setdefault(frame["type"], frame)
+        assert seen["message"]["message"]["chat_id"] == chat_id and seen["message"]["message"]["seq"] == 1
+        assert seen["notification"]["notification"]["type"] == "new_chat"
+        assert seen["badge"] == {"type": "badge", "unread_messages": 1, "unread_notifications": 1}
+        await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": "via REST"})
+        assert (await next_frame(owner_ws, "message"))["message"]["message"] == "via REST"
+
+
+async def test_concurrent_senders_reach_every_socket_in_order_once(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with (
+        await open_socket(server, renter["token"]) as renter_ws,
+        await open_socket(server, owner["token"]) as owner_ws,
+        await open_socket(server, owner["token"]) as watcher,
+    ):
+        for ws in (renter_ws, owner_ws, watcher):
+            await next_frame(ws, "hello")
+
+        async def burst(ws: ClientConnection, tag: str) -> None:
+            for n in range(15):
+                await ws.send(send_frame(chat_id, f"{tag}{n}", f"{tag}-{n}"))
+                await asyncio.sleep(0.06)  # under the 20-a-second limit
+
+        rest = [
+            call(server, "POST", f"/api/chats/{chat_id}/messages", owner["token"], json={"message": f"r{n}"})
+            for n in range(10)
+        ]
+        await asyncio.gather(burst(renter_ws, "a"), burst(owner_ws, "b"), *rest)
+        for ws in (renter_ws, owner_ws, watcher):
+            seqs: list[int] = []
+            while len(seqs) < 40:
+                seqs.append((await next_frame(ws, "message"))["message"]["seq"])
+            assert seqs == list(range(2, 42))
