@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import socket
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -27,6 +25,7 @@ from http_api.health import CHECK_TIMEOUT_SECONDS
 from main import create_app
 from settings import Settings
 from tests.conftest import MYSQL_URL, TEST_PASSWORD, serving
+from tests.live import RedisServer
 from tests.tcp_proxy import TcpProxy
 
 # The health check gives up after CHECK_TIMEOUT_SECONDS; allow a little on top.
@@ -37,37 +36,11 @@ SHUTDOWN_SECONDS = 5.0
 HEALTHY = {"status": "healthy", "database": "ok", "broadcast": "ok"}
 
 
-class RedisServer:
-    """A private redis-server on a loopback port, stopped and started by PID."""
-
-    def __init__(self, port: int, directory: Path) -> None:
-        self.port = port
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        await wait_until_listening(self.port, self.process)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.kill()
-        self.process.wait()
-        self.process = None
-
-
 @pytest.fixture
 async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server on PATH")
-    server = RedisServer(free_port(), tmp_path)
+    server = RedisServer(tmp_path)
     await server.start()
     try:
         yield server
@@ -221,25 +194,3 @@ async def wait_until_healthy(http: httpx.AsyncClient) -> None:
             return
         assert loop.time() < deadline, f"still unhealthy {RECOVERY_SECONDS}s after recovery: {r.status_code} {r.text}"
         await asyncio.sleep(0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_until_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            assert process.poll() is None, f"redis-server on port {port} exited with {process.returncode}"
-            assert loop.time() < deadline, f"redis-server is not listening on port {port} after {seconds}s"
-            await asyncio.sleep(0.05)
-        else:
-            writer.close()
-            await writer.wait_closed()
-            return

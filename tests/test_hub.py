@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import signal
-import socket
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -27,6 +24,7 @@ from realtime.fanout import PUBLISH_TIMEOUT_SECONDS, Fanout
 from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed, Overflowed
 from settings import Settings
 from tests.conftest import REDIS_URL, serving
+from tests.live import RedisServer
 
 # An unreachable Redis costs a publisher at most its timeout; allow a little on top.
 PUBLISH_BOUND_SECONDS = PUBLISH_TIMEOUT_SECONDS + 0.5
@@ -61,45 +59,12 @@ def channel() -> str:
     return f"test-hub:{uuid.uuid4().hex}"
 
 
-class RedisServer:
-    """A private redis-server on a loopback port, stopped, paused and started by PID."""
-
-    def __init__(self, port: int, directory: Path) -> None:
-        self.port = port
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        await wait_until_listening(self.port, self.process)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def pause(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """Not started: each test decides when its Redis is up."""
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server on PATH")
-    server = RedisServer(free_port(), tmp_path)
+    server = RedisServer(tmp_path)
     try:
         yield server
     finally:
@@ -416,25 +381,3 @@ async def redis_subscribers(url: str, channel: str) -> int:
         return int(count)
     finally:
         await client.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_until_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            assert process.poll() is None, f"redis-server on port {port} exited with {process.returncode}"
-            assert loop.time() < deadline, f"redis-server is not listening on port {port} after {seconds}s"
-            await asyncio.sleep(0.05)
-        else:
-            writer.close()
-            await writer.wait_closed()
-            return
