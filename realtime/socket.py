@@ -89,6 +89,8 @@ class Connection:
         for task in done:
             if not task.cancelled() and isinstance(task.exception(), Close):
                 await close(self.websocket, task.exception())  # type: ignore[arg-type]
+            elif not task.cancelled() and isinstance(task.exception(), (WebSocketDisconnect, OSError)):
+                return  # the client went away mid-send: nothing to close, nothing wrong
             elif not task.cancelled() and task.exception() is not None:
                 log.error("socket task failed", exc_info=task.exception())
                 await close(self.websocket, Close(1011, "Server error"))

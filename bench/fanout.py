@@ -1,0 +1,471 @@
+"""Cross-process fan-out: Homer's /ws against a bare Starlette + broadcaster relay.
+
+    python bench/fanout.py            # full run
+    python bench/fanout.py --quick    # about three minutes
+
+Starts two Homer processes (MariaDB + Redis) and two relay processes
+(`bench/relay_app.py`, Redis only), puts 100 renter-owner pairs across the two
+processes of each, and measures delivery latency at fixed rates, the highest
+rate delivered with zero loss, memory per idle socket, and (Homer only) the
+cost of a send in a long chat against a short one. Every figure is printed
+with its ratio to the relay measured in the same run. Servers are stopped by
+PID at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from persistence.models import Chat, Message, Property  # noqa: E402
+from persistence.types import utcnow  # noqa: E402
+from tests.conftest import run_sql  # noqa: E402
+from tests.live import PROJECT, Server, call, free_port, next_frame, open_socket, register, server_env  # noqa: E402
+
+DATABASE_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PAIRS = 100
+MAX_SOCKET_RATE = 15  # sends/s per socket: under Homer's limit of 20 with room for scheduling jitter
+DRAIN_SECONDS = 5.0  # how long a window waits for stragglers before counting them lost
+P99_CEILING = 2.0  # seconds: past this a rate does not count as delivered, lost or not
+SEND_SOCKETS = 8  # the long-chat test rotates sends over this many sockets to stay under the per-socket limit
+TARGET_P99_RATIO, TARGET_THROUGHPUT_RATIO, TARGET_IDLE_KB, TARGET_LONG_RATIO = 3.0, 0.5, 30.0, 1.2
+
+
+@dataclass
+class Endpoint:
+    """One socket of the benchmark: who it is, where it sends, what it has received."""
+
+    ws: ClientConnection
+    index: int
+    frame: Callable[[str, float], str]  # (message id, sent at) -> the frame to send to the counterpart
+
+
+@dataclass
+class Window:
+    sent: int = 0
+    latencies: list[float] = field(default_factory=list)
+    expected: dict[str, int] = field(default_factory=dict)  # message id -> receiving endpoint's index
+
+    @property
+    def lost(self) -> int:
+        return self.sent - len(self.latencies)
+
+
+@dataclass
+class System:
+    name: str
+    pids: list[int]
+    endpoints: list[Endpoint]  # two per pair: even index on one process, odd on the other
+    open_idle: Callable[[int], Awaitable[ClientConnection]]
+    window: Window = field(default_factory=Window)
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def receive(self, index: int, message_id: str, sent_at: float) -> None:
+        if self.window.expected.pop(message_id, None) == index:
+            self.window.latencies.append(time.monotonic() - sent_at)
+
+
+# ---- processes
+
+
+def start_relay(port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", "bench", "relay_app:app"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=PROJECT, env=os.environ | {"RELAY_BROADCAST_URL": REDIS_URL})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("relay did not start")
+
+
+def rss_kb(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as status:
+            total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return total
+
+
+def raise_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+
+
+# ---- the two systems' sockets
+
+
+async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    limit = asyncio.Semaphore(20)
+
+    async def user(kind: str, server: Server) -> dict[str, Any]:
+        async with limit:
+            return await register(server, kind)
+
+    owners = await asyncio.gather(*(user("owner", servers[i % 2]) for i in range(count)))
+    renters = await asyncio.gather(*(user("renter", servers[i % 2]) for i in range(count)))
+    properties = [
+        Property(
+            owner_id=owner["user_id"],
+            title="2BHK near the metro",
+            property_type="apartment",
+            bhk_type="2BHK",
+            rent=Decimal(30000),
+            city="Bengaluru",
+            locality="Indiranagar",
+        )
+        for owner in owners
+    ]
+    await run_sql(DATABASE_URL, lambda session: session.add_all(properties))
+    ids = [prop.id for prop in properties]
+
+    async def initiate(i: int) -> str:
+        async with limit:
+            body = {"property_id": ids[i], "initial_message": "Hi"}
+            r = await call(servers[i % 2], "POST", "/api/chats/initiate", renters[i]["token"], json=body)
+        assert r.status_code == 200, r.text
+        return str(r.json()["chat_id"])
+
+    chats = await asyncio.gather(*(initiate(i) for i in range(count)))
+    return list(zip(renters, owners, chats, strict=True))
+
+
+async def homer_socket(server: Server, token: str) -> ClientConnection:
+    ws = await open_socket(server, token, max_queue=None)
+    await next_frame(ws, "hello", timeout=60)
+    return ws
+
+
+async def homer_system(servers: list[Server], pairs: list[tuple[dict[str, Any], dict[str, Any], str]]) -> System:
+    endpoints: list[Endpoint] = []
+    for i, (renter, owner, chat_id) in enumerate(pairs):
+        here, there = (servers[0], servers[1]) if i % 2 == 0 else (servers[1], servers[0])
+        for server, user in ((here, renter), (there, owner)):
+
+            def frame(message_id: str, sent_at: float, chat_id: str = chat_id) -> str:
+                body = {"type": "send", "chat_id": chat_id, "message": f"{message_id} {sent_at!r}"}
+                return json.dumps(body | {"client_id": message_id})
+
+            endpoints.append(Endpoint(await homer_socket(server, user["token"]), len(endpoints), frame))
+    tokens = [renter["token"] for renter, _, _ in pairs[:10]]
+
+    async def open_idle(n: int) -> ClientConnection:
+        return await homer_socket(servers[n % 2], tokens[n % len(tokens)])
+
+    pids = [server.process.pid for server in servers if server.process]
+    system = System("homer", pids, endpoints, open_idle)
+    system.readers = [asyncio.create_task(quietly(read_homer(system, e))) for e in endpoints]
+    return system
+
+
+async def quietly(reading: Awaitable[None]) -> None:
+    with contextlib.suppress(ConnectionClosed):  # the server closed it: what it did not deliver counts as lost
+        await reading
+
+
+async def read_homer(system: System, endpoint: Endpoint) -> None:
+    async for raw in endpoint.ws:
+        frame = json.loads(raw)
+        if frame["type"] == "message":
+            message_id, _, sent_at = frame["message"]["message"].partition(" ")
+            if sent_at:
+                system.receive(endpoint.index, message_id, float(sent_at))
+        elif frame["type"] == "error":
+            print(f"  homer error frame: {frame}", file=sys.stderr)
+
+
+async def relay_socket(port: int, channel: str) -> ClientConnection:
+    ws = await connect(f"ws://127.0.0.1:{port}/ws?channel={channel}", open_timeout=30, max_queue=None)
+    await asyncio.wait_for(ws.recv(), 30)  # "ready": subscribed
+    return ws
+
+
+async def relay_system(ports: list[int], pids: list[int]) -> System:
+    endpoints: list[Endpoint] = []
+    for i in range(PAIRS):
+        here, there = (ports[0], ports[1]) if i % 2 == 0 else (ports[1], ports[0])
+        for port, me, other in ((here, f"r{i}", f"o{i}"), (there, f"o{i}", f"r{i}")):
+
+            def frame(message_id: str, sent_at: float, to: str = other) -> str:
+                return json.dumps({"to": to, "id": message_id, "t": sent_at})
+
+            endpoints.append(Endpoint(await relay_socket(port, me), len(endpoints), frame))
+
+    async def open_idle(n: int) -> ClientConnection:
+        return await relay_socket(ports[n % 2], f"idle{n % 10}")
+
+    system = System("relay", pids, endpoints, open_idle)
+    system.readers = [asyncio.create_task(quietly(read_relay(system, e))) for e in endpoints]
+    return system
+
+
+async def read_relay(system: System, endpoint: Endpoint) -> None:
+    async for raw in endpoint.ws:
+        frame = json.loads(raw)
+        system.receive(endpoint.index, frame["id"], frame["t"])
+
+
+# ---- measurements
+
+
+async def run_window(system: System, rate: float, seconds: float) -> Window:
+    """Send `rate` messages a second for `seconds`, round-robin over every socket, then drain."""
+    system.window = window = Window()
+    endpoints = system.endpoints
+    start, total = time.monotonic(), int(rate * seconds)
+    while window.sent < total:
+        due = min(total, int((time.monotonic() - start) * rate) + 1)
+        while window.sent < due:
+            sender = endpoints[window.sent % len(endpoints)]
+            message_id = uuid.uuid4().hex
+            window.expected[message_id] = sender.index ^ 1  # the pair's other socket
+            window.sent += 1
+            with contextlib.suppress(ConnectionClosed):  # a server that dropped the socket: the message is lost
+                await sender.ws.send(sender.frame(message_id, time.monotonic()))
+        await asyncio.sleep(0.002)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while window.expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)  # let the echoes and badges of the last sends settle before the next window
+    return window
+
+
+def percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+async def latencies(system: System, rates: list[int], seconds: float) -> dict[int, list[float]]:
+    await run_window(system, 50, 1)  # warm-up
+    found = {}
+    for rate in rates:
+        window = await run_window(system, rate, seconds)
+        found[rate] = [percentile(window.latencies, q) * 1000 for q in (50, 95, 99)] + [float(window.lost)]
+        print(
+            f"  {system.name} {rate} msg/s: p50/p95/p99 {found[rate][0]:.1f}/{found[rate][1]:.1f}/"
+            f"{found[rate][2]:.1f} ms, lost {window.lost}"
+        )
+    return found
+
+
+async def zero_loss(system: System, rates: list[int], seconds: float) -> int:
+    best = 0
+    for rate in rates:
+        window = await run_window(system, rate, seconds)
+        p99 = percentile(window.latencies, 99)
+        print(f"  {system.name} {rate} msg/s: lost {window.lost}, p99 {p99 * 1000:.0f} ms")
+        if window.lost or p99 > P99_CEILING:
+            break
+        best = rate
+    return best
+
+
+async def idle_memory(system: System, count: int) -> float:
+    """KB of server RSS per idle socket, over both processes."""
+    await asyncio.sleep(1)
+    before = rss_kb(system.pids)
+    limit = asyncio.Semaphore(50)
+
+    async def one(n: int) -> ClientConnection:
+        async with limit:
+            return await system.open_idle(n)
+
+    sockets = await asyncio.gather(*(one(n) for n in range(count)))
+    await asyncio.sleep(2)
+    after = rss_kb(system.pids)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    print(f"  {system.name}: RSS {before} KB -> {after} KB with {count} idle sockets")
+    return (after - before) / count
+
+
+async def seed(chat_id: str, sender_id: str, total: int) -> None:
+    """Fill a chat (already holding seq 1) up to `total` messages, straight into the tables."""
+    table = Message.__table__
+
+    async def work(session: Any) -> None:
+        now = utcnow()
+        for first in range(2, total + 1, 2000):
+            rows = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "chat_id": chat_id,
+                    "seq": seq,
+                    "sender_id": sender_id,
+                    "sender_type": "renter",
+                    "body": f"seeded message {seq}",
+                    "attachments": None,
+                    "client_id": None,
+                    "created_at": now - timedelta(seconds=total - seq),
+                }
+                for seq in range(first, min(first + 2000, total + 1))
+            ]
+            await session.execute(table.insert(), rows)
+        values = {"last_seq": total, "renter_read_seq": total}
+        await session.execute(update(Chat).where(Chat.id == chat_id).values(**values))
+
+    await run_sql(DATABASE_URL, work)
+
+
+async def send_cost(servers: list[Server], sends: int) -> tuple[float, float]:
+    """Median ms of an acked send in a chat of 10,000 messages and in one of 10, interleaved."""
+    (long_renter, _, long_chat), (short_renter, _, short_chat) = await homer_pairs(servers, 2)
+    await seed(long_chat, long_renter["user_id"], 10_000)
+    await seed(short_chat, short_renter["user_id"], 10)
+    sockets = {
+        chat: [await homer_socket(servers[i % 2], user["token"]) for i in range(SEND_SOCKETS)]
+        for chat, user in ((long_chat, long_renter), (short_chat, short_renter))
+    }
+    timings: dict[str, list[float]] = {long_chat: [], short_chat: []}
+    try:
+        for i in range(sends + 20):
+            for chat, pool in sockets.items():
+                ws = pool[i % SEND_SOCKETS]
+                start = time.perf_counter()
+                frame = {"type": "send", "chat_id": chat, "message": "x", "client_id": uuid.uuid4().hex}
+                await ws.send(json.dumps(frame))
+                await next_frame(ws, "ack")
+                if i >= 20:  # the first sends warm the pools and caches
+                    timings[chat].append((time.perf_counter() - start) * 1000)
+    finally:
+        await asyncio.gather(*(ws.close() for pool in sockets.values() for ws in pool), return_exceptions=True)
+    return statistics.median(timings[long_chat]), statistics.median(timings[short_chat])
+
+
+async def close_system(system: System) -> None:
+    for task in system.readers:
+        task.cancel()
+    await asyncio.gather(*system.readers, return_exceptions=True)
+    await asyncio.gather(*(e.ws.close() for e in system.endpoints), return_exceptions=True)
+
+
+# ---- the run
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter windows, 500 idle sockets, 100 long-chat sends")
+    return parser.parse_args(argv)
+
+
+async def measure(quick: bool, servers: list[Server], relay_ports: list[int], relay_pids: list[int]) -> dict[str, Any]:
+    seconds = 3.0 if quick else 10.0
+    rates = [100, 250, 500]
+    steps = [500, 1000, 2000, 3000] if quick else [500, 1000, 1500, 2000, 2500, 3000]
+    steps = [rate for rate in steps if rate <= MAX_SOCKET_RATE * 2 * PAIRS]
+    idle = 500 if quick else 5000
+    results: dict[str, Any] = {}
+    print(f"setting up {PAIRS} pairs on each system")
+    homer = await homer_system(servers, await homer_pairs(servers, PAIRS))
+    relay = await relay_system(relay_ports, relay_pids)
+    for system in (relay, homer):
+        print(f"{system.name}: latency")
+        results[system.name, "latency"] = await latencies(system, rates, seconds)
+        print(f"{system.name}: zero-loss search")
+        results[system.name, "zero_loss"] = await zero_loss(system, steps, 3.0 if quick else 5.0)
+    for system in (relay, homer):
+        await close_system(system)
+        print(f"{system.name}: idle sockets")
+        results[system.name, "idle_kb"] = await idle_memory(system, idle)
+    print("homer: long chat against short chat")
+    results["long_short"] = await send_cost(servers, 100 if quick else 300)
+    results["rates"], results["idle"] = rates, idle
+    return results
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x relay" if base else "n/a"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def report(results: dict[str, Any]) -> None:
+    print(f"\ncores {os.cpu_count()}; client, 2 Homer, 2 relay processes, MariaDB and Redis share the machine")
+    print(f"{PAIRS} pairs, each pair's two sockets on different processes\n")
+    print(f"{'latency ms':16}{'p50':>8}{'p95':>8}{'p99':>8}{'lost':>6}   p99 vs relay")
+    for rate in results["rates"]:
+        base = results["relay", "latency"][rate]
+        for name in ("relay", "homer"):
+            p50, p95, p99, lost = results[name, "latency"][rate]
+            note = ratio(p99, base[2]) if name == "homer" else ""
+            print(f"{name + f' {rate}/s':16}{p50:8.1f}{p95:8.1f}{p99:8.1f}{lost:6.0f}   {note}")
+    homer_p99, relay_p99 = results["homer", "latency"][500][2], results["relay", "latency"][500][2]
+    homer_best, relay_best = results["homer", "zero_loss"], results["relay", "zero_loss"]
+    homer_kb, relay_kb = results["homer", "idle_kb"], results["relay", "idle_kb"]
+    long_ms, short_ms = results["long_short"]
+    print(f"\nzero-loss throughput: relay {relay_best} msg/s, homer {homer_best} msg/s", end="")
+    print(f" ({ratio(homer_best, relay_best)})")
+    print(f"  (steps capped at {MAX_SOCKET_RATE * 2 * PAIRS} msg/s: {MAX_SOCKET_RATE}/s per socket)")
+    print(f"idle socket ({results['idle']} open): relay {relay_kb:.1f} KB, homer {homer_kb:.1f} KB", end="")
+    print(f" ({ratio(homer_kb, relay_kb)})")
+    print(f"send in a 10,000-message chat {long_ms:.2f} ms, in a 10-message chat {short_ms:.2f} ms", end="")
+    print(f": {long_ms / short_ms:.2f}x")
+    print("\ntargets")
+    ok = homer_p99 <= TARGET_P99_RATIO * relay_p99
+    print(f"  p99 at 500 msg/s within {TARGET_P99_RATIO:g}x of relay: {verdict(ok)}")
+    ok = homer_best >= TARGET_THROUGHPUT_RATIO * relay_best
+    print(f"  zero-loss throughput at least {TARGET_THROUGHPUT_RATIO:g}x relay: {verdict(ok)}")
+    print(f"  memory per idle socket under {TARGET_IDLE_KB:g} KB: {verdict(homer_kb < TARGET_IDLE_KB)}")
+    print(f"  long-chat send within {TARGET_LONG_RATIO:g}x short: {verdict(long_ms <= TARGET_LONG_RATIO * short_ms)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_file_limit()
+    subprocess.run(["mysql", "-uroot", "-e", "create database if not exists homer_bench"], check=True)
+    servers: list[Server] = []
+    relays: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="homer-fanout-") as scratch:
+        env = server_env(DATABASE_URL, REDIS_URL, Path(scratch)) | {"BCRYPT_ROUNDS": "4"}
+        try:
+            for _ in range(2):
+                servers.append(Server(env).start(timeout=60))  # one after the other: the first creates the schema
+            ports = [free_port(), free_port()]
+            relays = [start_relay(port) for port in ports]
+            results = asyncio.run(measure(args.quick, servers, ports, [relay.pid for relay in relays]))
+        finally:
+            for server in servers:
+                server.stop()
+            for relay in relays:
+                relay.terminate()
+                try:
+                    relay.wait(10)
+                except subprocess.TimeoutExpired:
+                    relay.kill()
+                    relay.wait()
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
