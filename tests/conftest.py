@@ -8,10 +8,9 @@ same tests on MariaDB and Redis.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -21,17 +20,16 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from main import create_app
-from persistence.engine import create_schema, make_engine, make_sessionmaker
+from persistence.engine import create_schema, make_engine
 from persistence.models import Base, Property
 from settings import Settings
+from tests.live import TEST_PASSWORD, Server, run_sql, server_env
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the failures
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-TEST_PASSWORD = "correct horse battery"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -154,13 +152,14 @@ def make_property(settings: Settings) -> MakeProperty:
     return make
 
 
-async def run_sql(url: str, work: Callable[[AsyncSession], Any]) -> None:
-    """Direct database work for test setup, in its own short-lived engine."""
-    engine = make_engine(url)
-    try:
-        async with make_sessionmaker(engine).begin() as session:
-            result = work(session)
-            if inspect.isawaitable(result):
-                await result
-    finally:
-        await engine.dispose()
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('live') / 'homer.db'}"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = server_env(database_url, REDIS_URL or "memory://", tmp_path_factory.mktemp("uploads"))
+    live = Server(env).start()
+    yield live
+    live.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import signal
@@ -10,16 +11,23 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import TEST_PASSWORD
+from persistence.engine import make_engine, make_sessionmaker
+from persistence.models import Property
 
 PROJECT = Path(__file__).resolve().parent.parent
+TEST_PASSWORD = "correct horse battery"
 ORIGIN = "http://localhost:5173"
 
 
@@ -193,3 +201,59 @@ async def message_at(ws: ClientConnection, seq: int, timeout: float = 10) -> dic
         if message["seq"] >= seq:
             assert message["seq"] == seq, f"expected seq {seq}, got {message['seq']}"
             return message
+
+
+async def run_sql(url: str, work: Callable[[AsyncSession], Any]) -> None:
+    """Direct database work for test setup, in its own short-lived engine."""
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            result = work(session)
+            if inspect.isawaitable(result):
+                await result
+    finally:
+        await engine.dispose()
+
+
+async def make_property(database_url: str, owner_id: str) -> str:
+    prop = Property(
+        owner_id=owner_id,
+        title="3BHK with a view of Cubbon Park",
+        property_type="apartment",
+        bhk_type="3BHK",
+        rent=Decimal(48000),
+        city="Bengaluru",
+        locality="Shivajinagar",
+    )
+    await run_sql(database_url, lambda session: session.add(prop))
+    return prop.id
+
+
+async def chat_between(server: Server, database_url: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A renter and an owner with one chat (seq 1 is the renter's first message)."""
+    owner = await register(server, "owner")
+    renter = await register(server, "renter")
+    property_id = await make_property(database_url, owner["user_id"])
+    r = await call(
+        server,
+        "POST",
+        "/api/chats/initiate",
+        renter["token"],
+        json={"property_id": property_id, "initial_message": "Hi"},
+    )
+    assert r.status_code == 200, r.text
+    return owner, renter, r.json()["chat_id"]
+
+
+async def closed_with(ws: ClientConnection, timeout: float = 10) -> int | None:
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+def send_frame(chat_id: str, text: str, client_id: str | None = None, **extra: Any) -> str:
+    return json.dumps(
+        {"type": "send", "chat_id": chat_id, "message": text, "client_id": client_id or str(uuid.uuid4())} | extra
+    )

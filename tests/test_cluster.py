@@ -18,8 +18,17 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import MYSQL_URL, REDIS_URL
-from tests.live import RedisServer, Server, call, message_at, next_frame, open_socket, server_env
-from tests.test_realtime import chat_between, send_frame
+from tests.live import (
+    RedisServer,
+    Server,
+    call,
+    chat_between,
+    message_at,
+    next_frame,
+    open_socket,
+    send_frame,
+    server_env,
+)
 
 pytestmark = [pytest.mark.timeout(120)]
 

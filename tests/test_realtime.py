@@ -4,175 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-import uuid
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
-import jwt
 import pytest
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
-from persistence.models import Property
-from settings import DEV_JWT_SECRET
-from tests.conftest import MYSQL_URL, REDIS_URL, run_sql
-from tests.live import ORIGIN, Server, call, frames_until, next_frame, open_socket, register, server_env
+from tests.live import (
+    Server,
+    call,
+    chat_between,
+    closed_with,
+    frames_until,
+    make_property,
+    next_frame,
+    open_socket,
+    register,
+    send_frame,
+)
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('live') / 'homer.db'}"
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = server_env(database_url, REDIS_URL or "memory://", tmp_path_factory.mktemp("uploads"))
-    live = Server(env).start()
-    yield live
-    live.stop()
-
-
-async def make_property(database_url: str, owner_id: str) -> str:
-    prop = Property(
-        owner_id=owner_id,
-        title="3BHK with a view of Cubbon Park",
-        property_type="apartment",
-        bhk_type="3BHK",
-        rent=Decimal(48000),
-        city="Bengaluru",
-        locality="Shivajinagar",
-    )
-    await run_sql(database_url, lambda session: session.add(prop))
-    return prop.id
-
-
-async def chat_between(server: Server, database_url: str) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """A renter and an owner with one chat (seq 1 is the renter's first message)."""
-    owner = await register(server, "owner")
-    renter = await register(server, "renter")
-    property_id = await make_property(database_url, owner["user_id"])
-    r = await call(
-        server,
-        "POST",
-        "/api/chats/initiate",
-        renter["token"],
-        json={"property_id": property_id, "initial_message": "Hi"},
-    )
-    assert r.status_code == 200, r.text
-    return owner, renter, r.json()["chat_id"]
-
-
-async def closed_with(ws: ClientConnection, timeout: float = 10) -> int | None:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), timeout)
-    except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
-
-
-async def test_hello_after_a_bearer_header(server: Server, database_url: str) -> None:
-    owner, _, chat_id = await chat_between(server, database_url)
-    async with await open_socket(server, owner["token"]) as ws:
-        hello = await next_frame(ws)
-        assert hello["type"] == "hello" and hello["user_id"] == owner["user_id"]
-        assert hello["unread_messages"] == 1 and hello["unread_notifications"] == 1
-        assert hello["chats"] == [{"chat_id": chat_id, "last_seq": 1, "unread_count": 1}]
-        assert hello["server_time"] and hello["online"] == []
-
-
-async def test_a_ticket_opens_one_socket_once(server: Server) -> None:
-    renter = await register(server)
-    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
-    async with await open_socket(server, ticket=ticket, origin=ORIGIN) as ws:
-        assert (await next_frame(ws))["user_id"] == renter["user_id"]
-    async with await open_socket(server, ticket=ticket) as ws:
-        assert await closed_with(ws) == 4401
-    async with await open_socket(server, ticket="made-up") as ws:
-        assert await closed_with(ws) == 4401
-
-
-async def test_an_auth_frame_within_five_seconds(server: Server) -> None:
-    renter = await register(server)
-    async with await open_socket(server) as ws:
-        await ws.send(json.dumps({"type": "auth", "token": renter["token"]}))
-        assert (await next_frame(ws))["type"] == "hello"
-        await ws.send(json.dumps({"type": "auth", "token": renter["token"]}))
-        assert (await next_frame(ws))["code"] == "bad_frame"  # only once
-    for first in ("not json", json.dumps({"type": "ping"}), json.dumps({"type": "auth", "token": "x.y.z"})):
-        async with await open_socket(server) as ws:
-            await ws.send(first)
-            assert await closed_with(ws) == 4401, first
-
-
-async def test_silence_after_connecting_is_closed_with_4401(server: Server) -> None:
-    async with await open_socket(server) as ws:
-        started = time.monotonic()
-        assert await closed_with(ws, timeout=15) == 4401
-        assert 4 < time.monotonic() - started < 10
-
-
-async def test_bad_credentials_and_origins_are_closed(server: Server) -> None:
-    renter = await register(server)
-    expired = jwt.encode(
-        {
-            "sub": renter["user_id"],
-            "jti": str(uuid.uuid4()),
-            "iat": int(time.time()) - 100,
-            "exp": int(time.time()) - 1,
-        },
-        DEV_JWT_SECRET,
-    )
-    for token in ("garbage", expired):
-        async with await open_socket(server, token) as ws:
-            assert await closed_with(ws) == 4401
-    async with await open_socket(server, renter["token"], origin="https://evil.example") as ws:
-        assert await closed_with(ws) == 4403
-    async with await open_socket(server, renter["token"], origin=ORIGIN) as ws:
-        assert (await next_frame(ws))["type"] == "hello"
-
-
-async def test_logout_closes_open_sockets_of_that_token(server: Server) -> None:
-    renter = await register(server)
-    second = (
-        await call(
-            server,
-            "POST",
-            "/api/auth/login",
-            json={"email": renter["user"]["email"], "password": "correct horse battery"},
-        )
-    ).json()
-    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
-    async with (
-        await open_socket(server, renter["token"]) as direct,
-        await open_socket(server, ticket=ticket) as via_ticket,
-        await open_socket(server, second["token"]) as other,
-    ):
-        for ws in (direct, via_ticket, other):
-            await next_frame(ws, "hello")
-        assert (await call(server, "POST", "/api/auth/logout", renter["token"])).status_code == 200
-        assert await closed_with(direct) == 4401
-        assert await closed_with(via_ticket) == 4401
-        await other.send(json.dumps({"type": "ping"}))
-        assert (await next_frame(other, "pong"))["type"] == "pong"
-
-
-async def test_a_socket_closes_when_its_token_expires(server: Server) -> None:
-    renter = await register(server)
-    now = int(time.time())
-    short = jwt.encode({"sub": renter["user_id"], "jti": str(uuid.uuid4()), "iat": now, "exp": now + 2}, DEV_JWT_SECRET)
-    async with await open_socket(server, short) as ws:
-        await next_frame(ws, "hello")
-        assert await closed_with(ws) == 4401
-
-
-def send_frame(chat_id: str, text: str, client_id: str | None = None, **extra: Any) -> str:
-    return json.dumps(
-        {"type": "send", "chat_id": chat_id, "message": text, "client_id": client_id or str(uuid.uuid4())} | extra
-    )
 
 
 async def test_send_is_acked_then_delivered_to_every_socket_of_both(server: Server, database_url: str) -> None:

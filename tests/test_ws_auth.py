@@ -1,0 +1,110 @@
+"""Connecting to /ws: the three credentials, origins, and when a socket is closed with 4401 or 4403."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+
+from settings import DEV_JWT_SECRET
+from tests.live import ORIGIN, Server, call, chat_between, closed_with, next_frame, open_socket, register
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_hello_after_a_bearer_header(server: Server, database_url: str) -> None:
+    owner, _, chat_id = await chat_between(server, database_url)
+    async with await open_socket(server, owner["token"]) as ws:
+        hello = await next_frame(ws)
+        assert hello["type"] == "hello" and hello["user_id"] == owner["user_id"]
+        assert hello["unread_messages"] == 1 and hello["unread_notifications"] == 1
+        assert hello["chats"] == [{"chat_id": chat_id, "last_seq": 1, "unread_count": 1}]
+        assert hello["server_time"] and hello["online"] == []
+
+
+async def test_a_ticket_opens_one_socket_once(server: Server) -> None:
+    renter = await register(server)
+    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
+    async with await open_socket(server, ticket=ticket, origin=ORIGIN) as ws:
+        assert (await next_frame(ws))["user_id"] == renter["user_id"]
+    async with await open_socket(server, ticket=ticket) as ws:
+        assert await closed_with(ws) == 4401
+    async with await open_socket(server, ticket="made-up") as ws:
+        assert await closed_with(ws) == 4401
+
+
+async def test_an_auth_frame_within_five_seconds(server: Server) -> None:
+    renter = await register(server)
+    async with await open_socket(server) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": renter["token"]}))
+        assert (await next_frame(ws))["type"] == "hello"
+        await ws.send(json.dumps({"type": "auth", "token": renter["token"]}))
+        assert (await next_frame(ws))["code"] == "bad_frame"  # only once
+    for first in ("not json", json.dumps({"type": "ping"}), json.dumps({"type": "auth", "token": "x.y.z"})):
+        async with await open_socket(server) as ws:
+            await ws.send(first)
+            assert await closed_with(ws) == 4401, first
+
+
+async def test_silence_after_connecting_is_closed_with_4401(server: Server) -> None:
+    async with await open_socket(server) as ws:
+        started = time.monotonic()
+        assert await closed_with(ws, timeout=15) == 4401
+        assert 4 < time.monotonic() - started < 10
+
+
+async def test_bad_credentials_and_origins_are_closed(server: Server) -> None:
+    renter = await register(server)
+    expired = jwt.encode(
+        {
+            "sub": renter["user_id"],
+            "jti": str(uuid.uuid4()),
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) - 1,
+        },
+        DEV_JWT_SECRET,
+    )
+    for token in ("garbage", expired):
+        async with await open_socket(server, token) as ws:
+            assert await closed_with(ws) == 4401
+    async with await open_socket(server, renter["token"], origin="https://evil.example") as ws:
+        assert await closed_with(ws) == 4403
+    async with await open_socket(server, renter["token"], origin=ORIGIN) as ws:
+        assert (await next_frame(ws))["type"] == "hello"
+
+
+async def test_logout_closes_open_sockets_of_that_token(server: Server) -> None:
+    renter = await register(server)
+    second = (
+        await call(
+            server,
+            "POST",
+            "/api/auth/login",
+            json={"email": renter["user"]["email"], "password": "correct horse battery"},
+        )
+    ).json()
+    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
+    async with (
+        await open_socket(server, renter["token"]) as direct,
+        await open_socket(server, ticket=ticket) as via_ticket,
+        await open_socket(server, second["token"]) as other,
+    ):
+        for ws in (direct, via_ticket, other):
+            await next_frame(ws, "hello")
+        assert (await call(server, "POST", "/api/auth/logout", renter["token"])).status_code == 200
+        assert await closed_with(direct) == 4401
+        assert await closed_with(via_ticket) == 4401
+        await other.send(json.dumps({"type": "ping"}))
+        assert (await next_frame(other, "pong"))["type"] == "pong"
+
+
+async def test_a_socket_closes_when_its_token_expires(server: Server) -> None:
+    renter = await register(server)
+    now = int(time.time())
+    short = jwt.encode({"sub": renter["user_id"], "jti": str(uuid.uuid4()), "iat": now, "exp": now + 2}, DEV_JWT_SECRET)
+    async with await open_socket(server, short) as ws:
+        await next_frame(ws, "hello")
+        assert await closed_with(ws) == 4401
