@@ -28,30 +28,24 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from persistence.models import Chat, Message, Property  # noqa: E402
-from persistence.types import utcnow  # noqa: E402
-from tests.conftest import run_sql  # noqa: E402
-from tests.live import PROJECT, Server, call, free_port, next_frame, open_socket, register, server_env  # noqa: E402
+from homer_setup import DATABASE_URL, homer_pairs, homer_socket, send_cost  # noqa: E402
 
-DATABASE_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench"
+from tests.live import PROJECT, Server, free_port, server_env  # noqa: E402
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PAIRS = 100
 MAX_SOCKET_RATE = 15  # sends/s per socket: under Homer's limit of 20 with room for scheduling jitter
 DRAIN_SECONDS = 5.0  # how long a window waits for stragglers before counting them lost
 P99_CEILING = 2.0  # seconds: past this a rate does not count as delivered, lost or not
-SEND_SOCKETS = 8  # the long-chat test rotates sends over this many sockets to stay under the per-socket limit
 TARGET_P99_RATIO, TARGET_THROUGHPUT_RATIO, TARGET_IDLE_KB, TARGET_LONG_RATIO = 3.0, 0.5, 30.0, 1.2
 
 
@@ -121,47 +115,6 @@ def raise_file_limit() -> None:
 
 
 # ---- the two systems' sockets
-
-
-async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
-    limit = asyncio.Semaphore(20)
-
-    async def user(kind: str, server: Server) -> dict[str, Any]:
-        async with limit:
-            return await register(server, kind)
-
-    owners = await asyncio.gather(*(user("owner", servers[i % 2]) for i in range(count)))
-    renters = await asyncio.gather(*(user("renter", servers[i % 2]) for i in range(count)))
-    properties = [
-        Property(
-            owner_id=owner["user_id"],
-            title="2BHK near the metro",
-            property_type="apartment",
-            bhk_type="2BHK",
-            rent=Decimal(30000),
-            city="Bengaluru",
-            locality="Indiranagar",
-        )
-        for owner in owners
-    ]
-    await run_sql(DATABASE_URL, lambda session: session.add_all(properties))
-    ids = [prop.id for prop in properties]
-
-    async def initiate(i: int) -> str:
-        async with limit:
-            body = {"property_id": ids[i], "initial_message": "Hi"}
-            r = await call(servers[i % 2], "POST", "/api/chats/initiate", renters[i]["token"], json=body)
-        assert r.status_code == 200, r.text
-        return str(r.json()["chat_id"])
-
-    chats = await asyncio.gather(*(initiate(i) for i in range(count)))
-    return list(zip(renters, owners, chats, strict=True))
-
-
-async def homer_socket(server: Server, token: str) -> ClientConnection:
-    ws = await open_socket(server, token, max_queue=None)
-    await next_frame(ws, "hello", timeout=60)
-    return ws
 
 
 async def homer_system(servers: list[Server], pairs: list[tuple[dict[str, Any], dict[str, Any], str]]) -> System:
@@ -305,59 +258,6 @@ async def idle_memory(system: System, count: int) -> float:
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
     print(f"  {system.name}: RSS {before} KB -> {after} KB with {count} idle sockets")
     return (after - before) / count
-
-
-async def seed(chat_id: str, sender_id: str, total: int) -> None:
-    """Fill a chat (already holding seq 1) up to `total` messages, straight into the tables."""
-    table = Message.__table__
-
-    async def work(session: Any) -> None:
-        now = utcnow()
-        for first in range(2, total + 1, 2000):
-            rows = [
-                {
-                    "id": str(uuid.uuid4()),
-                    "chat_id": chat_id,
-                    "seq": seq,
-                    "sender_id": sender_id,
-                    "sender_type": "renter",
-                    "body": f"seeded message {seq}",
-                    "attachments": None,
-                    "client_id": None,
-                    "created_at": now - timedelta(seconds=total - seq),
-                }
-                for seq in range(first, min(first + 2000, total + 1))
-            ]
-            await session.execute(table.insert(), rows)
-        values = {"last_seq": total, "renter_read_seq": total}
-        await session.execute(update(Chat).where(Chat.id == chat_id).values(**values))
-
-    await run_sql(DATABASE_URL, work)
-
-
-async def send_cost(servers: list[Server], sends: int) -> tuple[float, float]:
-    """Median ms of an acked send in a chat of 10,000 messages and in one of 10, interleaved."""
-    (long_renter, _, long_chat), (short_renter, _, short_chat) = await homer_pairs(servers, 2)
-    await seed(long_chat, long_renter["user_id"], 10_000)
-    await seed(short_chat, short_renter["user_id"], 10)
-    sockets = {
-        chat: [await homer_socket(servers[i % 2], user["token"]) for i in range(SEND_SOCKETS)]
-        for chat, user in ((long_chat, long_renter), (short_chat, short_renter))
-    }
-    timings: dict[str, list[float]] = {long_chat: [], short_chat: []}
-    try:
-        for i in range(sends + 20):
-            for chat, pool in sockets.items():
-                ws = pool[i % SEND_SOCKETS]
-                start = time.perf_counter()
-                frame = {"type": "send", "chat_id": chat, "message": "x", "client_id": uuid.uuid4().hex}
-                await ws.send(json.dumps(frame))
-                await next_frame(ws, "ack")
-                if i >= 20:  # the first sends warm the pools and caches
-                    timings[chat].append((time.perf_counter() - start) * 1000)
-    finally:
-        await asyncio.gather(*(ws.close() for pool in sockets.values() for ws in pool), return_exceptions=True)
-    return statistics.median(timings[long_chat]), statistics.median(timings[short_chat])
 
 
 async def close_system(system: System) -> None:

@@ -1,0 +1,120 @@
+"""Homer's side of bench/fanout.py: renter-owner pairs with a chat each, and the long-chat send cost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from websockets.asyncio.client import ClientConnection
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from persistence.models import Chat, Message, Property  # noqa: E402
+from persistence.types import utcnow  # noqa: E402
+from tests.live import Server, call, next_frame, open_socket, register, run_sql  # noqa: E402
+
+DATABASE_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench"
+SEND_SOCKETS = 8  # the long-chat test rotates sends over this many sockets to stay under the per-socket limit
+
+
+async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    limit = asyncio.Semaphore(20)
+
+    async def user(kind: str, server: Server) -> dict[str, Any]:
+        async with limit:
+            return await register(server, kind)
+
+    owners = await asyncio.gather(*(user("owner", servers[i % 2]) for i in range(count)))
+    renters = await asyncio.gather(*(user("renter", servers[i % 2]) for i in range(count)))
+    properties = [
+        Property(
+            owner_id=owner["user_id"],
+            title="2BHK near the metro",
+            property_type="apartment",
+            bhk_type="2BHK",
+            rent=Decimal(30000),
+            city="Bengaluru",
+            locality="Indiranagar",
+        )
+        for owner in owners
+    ]
+    await run_sql(DATABASE_URL, lambda session: session.add_all(properties))
+    ids = [prop.id for prop in properties]
+
+    async def initiate(i: int) -> str:
+        async with limit:
+            body = {"property_id": ids[i], "initial_message": "Hi"}
+            r = await call(servers[i % 2], "POST", "/api/chats/initiate", renters[i]["token"], json=body)
+        assert r.status_code == 200, r.text
+        return str(r.json()["chat_id"])
+
+    chats = await asyncio.gather(*(initiate(i) for i in range(count)))
+    return list(zip(renters, owners, chats, strict=True))
+
+
+async def homer_socket(server: Server, token: str) -> ClientConnection:
+    ws = await open_socket(server, token, max_queue=None)
+    await next_frame(ws, "hello", timeout=60)
+    return ws
+
+
+async def seed(chat_id: str, sender_id: str, total: int) -> None:
+    """Fill a chat (already holding seq 1) up to `total` messages, straight into the tables."""
+    table = Message.__table__
+
+    async def work(session: Any) -> None:
+        now = utcnow()
+        for first in range(2, total + 1, 2000):
+            rows = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "chat_id": chat_id,
+                    "seq": seq,
+                    "sender_id": sender_id,
+                    "sender_type": "renter",
+                    "body": f"seeded message {seq}",
+                    "attachments": None,
+                    "client_id": None,
+                    "created_at": now - timedelta(seconds=total - seq),
+                }
+                for seq in range(first, min(first + 2000, total + 1))
+            ]
+            await session.execute(table.insert(), rows)
+        values = {"last_seq": total, "renter_read_seq": total}
+        await session.execute(update(Chat).where(Chat.id == chat_id).values(**values))
+
+    await run_sql(DATABASE_URL, work)
+
+
+async def send_cost(servers: list[Server], sends: int) -> tuple[float, float]:
+    """Median ms of an acked send in a chat of 10,000 messages and in one of 10, interleaved."""
+    (long_renter, _, long_chat), (short_renter, _, short_chat) = await homer_pairs(servers, 2)
+    await seed(long_chat, long_renter["user_id"], 10_000)
+    await seed(short_chat, short_renter["user_id"], 10)
+    sockets = {
+        chat: [await homer_socket(servers[i % 2], user["token"]) for i in range(SEND_SOCKETS)]
+        for chat, user in ((long_chat, long_renter), (short_chat, short_renter))
+    }
+    timings: dict[str, list[float]] = {long_chat: [], short_chat: []}
+    try:
+        for i in range(sends + 20):
+            for chat, pool in sockets.items():
+                ws = pool[i % SEND_SOCKETS]
+                start = time.perf_counter()
+                frame = {"type": "send", "chat_id": chat, "message": "x", "client_id": uuid.uuid4().hex}
+                await ws.send(json.dumps(frame))
+                await next_frame(ws, "ack")
+                if i >= 20:  # the first sends warm the pools and caches
+                    timings[chat].append((time.perf_counter() - start) * 1000)
+    finally:
+        await asyncio.gather(*(ws.close() for pool in sockets.values() for ws in pool), return_exceptions=True)
+    return statistics.median(timings[long_chat]), statistics.median(timings[short_chat])
