@@ -32,7 +32,7 @@ HEARTBEAT_EVERY = TTL_SECONDS / 3
 REAP_EVERY = TTL_SECONDS / 2
 PROCESSES_KEY = "presence:procs"
 REDIS_TIMEOUT_SECONDS = 1.0
-STOP_SECONDS = 2.0
+STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
 
 Announce = Callable[[str, bool], Awaitable[None]]
 
@@ -73,18 +73,16 @@ class Presence:
         if self.redis is not None:
             self._tasks = [
                 asyncio.create_task(self._every(HEARTBEAT_EVERY, self.heartbeat)),
-                asyncio.create_task(self._every(REAP_EVERY, self.reap)),
+                asyncio.create_task(self._every(REAP_EVERY, self.reap, wait_first=True)),
             ]
 
     async def stop(self) -> None:
         """Stop heartbeating and leave cleanly; bounded, since a reap may be waiting on the database."""
         self._stopped.set()
+        for task in self._tasks:
+            task.cancel()
         if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=STOP_SECONDS)
+            await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
         had_users = bool(self.local)
         self.local.clear()
         if self.redis is not None:
@@ -186,11 +184,19 @@ class Presence:
         await self.redis.delete(process_key(process_id))
         await self.redis.zrem(PROCESSES_KEY, process_id)
 
-    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
-        while not self._stopped.is_set():
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]], *, wait_first: bool = False) -> None:
+        if wait_first and await self._sleep(seconds):
+            return
+        while True:
             try:
                 await work()
             except Exception:
                 log.warning("presence %s failed; retrying in %.0f s", work.__name__, seconds, exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), seconds)
+            if await self._sleep(seconds):
+                return
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait, or return True at once when stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+        return self._stopped.is_set()
