@@ -1,9 +1,12 @@
 """`/ws`: one WebSocket per browser tab (REALTIME.md).
 
-A connection is three tasks that stop together: the reader (client frames),
-the writer (`Delivery`, everything sent to the client) and a watchdog (token
-expiry, and a mailbox that overflowed while the writer was stuck in a send).
-No task holds a database session between frames: each frame opens its own.
+A connection is four tasks that stop together: the reader (client frames as
+they arrive: size, shape and rate limits), the worker (each accepted frame's
+effect, in order), the writer (`Delivery`, everything sent to the client) and
+a watchdog (token expiry, and a mailbox that overflowed while the writer was
+stuck in a send). Rate limits count frames when they arrive, not when the
+worker gets to them, so a slow database never turns a burst into a trickle
+that passes. No task holds a database session between frames.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ from resources import Resources, resources
 log = logging.getLogger("homer.ws")
 
 MAX_FRAME_BYTES = 64 * 1024
+# Accepted frames waiting for the worker. The rate limits admit about 55 a
+# second, so this is only reached when storage stalls; then frames are refused.
+MAX_PENDING_FRAMES = 100
+DRAIN_SECONDS = 5.0
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN_ORIGIN = 4401, 4403
 CLOSE_POLICY, CLOSE_RESTARTING, CLOSE_TRY_AGAIN = 1008, 1012, 1013
 
@@ -71,6 +78,7 @@ class Connection:
     mailbox: Mailbox
     limits: Limits = field(default_factory=Limits)
     counterparts: dict[str, str] = field(default_factory=dict)  # chat_id -> who hears our typing
+    pending: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(MAX_PENDING_FRAMES))
 
     @property
     def user_id(self) -> str:
@@ -79,9 +87,12 @@ class Connection:
     async def run(self) -> None:
         delivery = Delivery(self.res, self.websocket, self.user_id, self.identity.claims.jti)
         await self.hello(delivery)
-        tasks = [asyncio.create_task(work) for work in (self.read(), self.write(delivery), self.watch())]
+        tasks = [asyncio.create_task(work) for work in (self.read(), self.work(), self.write(delivery), self.watch())]
+        reader, writer = tasks[0], tasks[2]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if writer in done and went_away(writer):
+                await asyncio.wait([reader], timeout=DRAIN_SECONDS)  # store what the client sent before leaving
         finally:
             for task in tasks:
                 task.cancel()
@@ -89,7 +100,7 @@ class Connection:
         for task in done:
             if not task.cancelled() and isinstance(task.exception(), Close):
                 await close(self.websocket, task.exception())  # type: ignore[arg-type]
-            elif not task.cancelled() and isinstance(task.exception(), (WebSocketDisconnect, OSError)):
+            elif went_away(task):
                 return  # the client went away mid-send: nothing to close, nothing wrong
             elif not task.cancelled() and task.exception() is not None:
                 log.error("socket task failed", exc_info=task.exception())
@@ -151,32 +162,56 @@ class Connection:
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
+                # A tab that sends and closes at once still gets its message stored.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.pending.join(), DRAIN_SECONDS)
                 return
             data = message.get("text") or message.get("bytes") or ""
             if len(data) > MAX_FRAME_BYTES:
                 raise Close(CLOSE_POLICY, "Frame larger than 64 KB")
             try:
-                await self.dispatch(parse(decode(data)))
+                self.accept(parse(decode(data)))
             except FrameError as exc:
-                self.reply(exc.frame())
-                if self.limits.refused():
-                    raise Close(CLOSE_POLICY, "Too many refused frames") from None
+                self.refuse(exc)
 
-    async def dispatch(self, frame: Any) -> None:
+    def accept(self, frame: Any) -> None:
         if not self.limits.allow(frame.type):
             raise FrameError("rate_limited", f"Too many {frame.type} frames", getattr(frame, "client_id", None))
+        if isinstance(frame, PingFrame):
+            self.reply({"type": "pong"})
+        elif isinstance(frame, SyncFrame):
+            self.mailbox.deliver({"type": "_sync", "chats": frame.chats})
+        elif isinstance(frame, (SendFrame, ReadFrame, TypingFrame)):
+            try:
+                self.pending.put_nowait(frame)
+            except asyncio.QueueFull:
+                raise FrameError("unavailable", "Busy; try again", getattr(frame, "client_id", None)) from None
+        else:
+            raise FrameError("bad_frame", "Already authenticated")
+
+    def refuse(self, exc: FrameError) -> None:
+        self.reply(exc.frame())
+        if self.limits.refused():
+            raise Close(CLOSE_POLICY, "Too many refused frames")
+
+    async def work(self) -> None:
+        """Apply accepted frames one at a time, in the order the client sent them."""
+        while True:
+            frame = await self.pending.get()
+            try:
+                await self.dispatch(frame)
+            except FrameError as exc:
+                self.refuse(exc)
+            finally:
+                self.pending.task_done()
+
+    async def dispatch(self, frame: Any) -> None:
         if isinstance(frame, SendFrame):
             await self.send_message(frame)
         elif isinstance(frame, ReadFrame):
             await self.guarded(actions.mark_read(self.res, self.user_id, frame.chat_id, frame.up_to_seq))
         elif isinstance(frame, TypingFrame):
             await self.typing(frame.chat_id)
-        elif isinstance(frame, SyncFrame):
-            self.mailbox.deliver({"type": "_sync", "chats": frame.chats})
-        elif isinstance(frame, PingFrame):
-            self.reply({"type": "pong"})
-        else:
-            raise FrameError("bad_frame", "Already authenticated")
 
     async def send_message(self, frame: SendFrame) -> None:
         attachments = [a if isinstance(a, str) else a.model_dump(exclude_none=True) for a in frame.attachments]
@@ -211,6 +246,10 @@ class Connection:
 
     def reply(self, frame: dict[str, Any]) -> None:
         self.mailbox.deliver({"type": "_reply", "frame": frame})
+
+
+def went_away(task: asyncio.Task[None]) -> bool:
+    return not task.cancelled() and isinstance(task.exception(), (WebSocketDisconnect, OSError))
 
 
 def decode(data: str | bytes) -> Any:

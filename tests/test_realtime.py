@@ -167,6 +167,17 @@ async def test_sends_past_the_rate_limit_are_refused(server: Server, database_ur
     assert stored.isdisjoint(refused) and len(stored - {None}) == 30 - len(refused)
 
 
+async def test_sends_made_just_before_the_tab_closes_are_stored(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        for n in range(8):
+            await ws.send(send_frame(chat_id, f"last words {n}", f"bye-{n}"))
+    await asyncio.sleep(1)
+    history = (await call(server, "GET", f"/api/chats/{chat_id}/messages?limit=100", owner["token"])).json()
+    assert [m["client_id"] for m in history["messages"][1:]] == [f"bye-{n}" for n in range(8)]
+
+
 async def test_a_frame_over_64_kb_closes_with_1008(server: Server) -> None:
     renter = await register(server)
     async with await open_socket(server, renter["token"]) as ws:
