@@ -7,6 +7,7 @@
      ├── NotFound            404 not_found
      ├── Conflict            409 conflict
      ├── PayloadTooLarge     413 too_large
+     ├── UnsupportedMediaType 415 unsupported_media_type
      ├── Invalid             422 validation error, `detail` is a list
      └── RateLimited         429 rate_limited, with `retry_after` seconds
 
@@ -61,6 +62,12 @@ class PayloadTooLarge(ApiError):
     status_code = 413
     code = "too_large"
     default_detail = "Payload too large"
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "unsupported_media_type"
+    default_detail = "Only JPEG, PNG and WebP images are accepted"
 
 
 class Invalid(ApiError):

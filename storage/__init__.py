@@ -1,0 +1,1 @@
+"""Files on disk: receiving uploads from streamed request bodies, and serving them."""
