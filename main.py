@@ -18,9 +18,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from auth.passwords import Passwords
-from http_api import auth, chats, health, notifications, users
+from http_api import auth, chats, health, notifications, properties, renters, shortlists, users
 from http_api.handlers import exception_handlers
 from http_api.openapi import openapi_route
+from http_api.properties import PROPERTY_IMAGES_URL
 from persistence.engine import create_schema, make_engine, make_read_sessionmaker, make_sessionmaker
 from realtime import socket
 from realtime.actions import announce_presence
@@ -28,6 +29,7 @@ from realtime.fanout import Fanout
 from realtime.presence import Presence, presence_client
 from resources import Resources
 from settings import Settings, SettingsError, load_settings
+from storage.images import public_files
 
 VERSION = "0.1.0"
 
@@ -64,6 +66,9 @@ def create_app(settings: Settings) -> Starlette:
         *auth.routes,
         *users.routes,
         *chats.routes,
+        *properties.routes,
+        *shortlists.routes,
+        *renters.routes,
         *notifications.routes,
     ]
     app = Starlette(
@@ -71,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/", health.root, methods=["GET"]),
             Mount("/api", routes=api_routes),
             WebSocketRoute("/ws", socket.endpoint),
+            Mount(PROPERTY_IMAGES_URL, public_files(settings.upload_dir / "properties")),
         ],
         middleware=[
             Middleware(

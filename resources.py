@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from auth.passwords import Passwords
+from lifestyle import LifestyleProvider, MockLifestyleProvider
 from realtime.fanout import Fanout
 from realtime.presence import Presence
 from settings import Settings
@@ -22,6 +23,8 @@ class Resources:
     passwords: Passwords
     presence: Presence
     read: async_sessionmaker[AsyncSession]  # reads only: `async with res.read() as session`
+    # The mock until a real provider (air quality, maps, places) is configured.
+    lifestyle: LifestyleProvider = field(default_factory=MockLifestyleProvider)
 
 
 def resources(connection: HTTPConnection) -> Resources:

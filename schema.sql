@@ -117,9 +117,11 @@ CREATE TABLE IF NOT EXISTS properties (
   KEY ix_properties_city_rent (status, city, rent),
   KEY ix_properties_default_order (status, is_verified, created_at),
   KEY ix_properties_geo (status, latitude, longitude),
+  KEY ix_properties_locality (status, locality),
   KEY ix_properties_owner (owner_id, status),
   KEY ix_properties_recent (status, created_at),
-  KEY ix_properties_rent (status, rent)
+  KEY ix_properties_rent (status, rent),
+  FULLTEXT KEY ft_properties_text (title, description, locality)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS realtime_tickets (

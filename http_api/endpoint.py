@@ -107,6 +107,16 @@ async def authenticate(request: Request, *, admin: bool = False) -> Auth:
     return Auth(user, claims)
 
 
+async def viewer(request: Request) -> User | None:
+    """The signed-in user on a public page, or None: a stale token there means an anonymous visitor, not a 401."""
+    if "authorization" not in request.headers:
+        return None
+    try:
+        return (await authenticate(request)).user
+    except Unauthorized:
+        return None
+
+
 async def parse_body(request: Request, model: type[BaseModel], body_in_query: bool) -> BaseModel:
     raw = await read_limited(request, MAX_JSON_BODY_BYTES)
     data: Any = dict(request.query_params) if body_in_query else {}

@@ -105,8 +105,10 @@ async def active_property(session: AsyncSession, property_id: str) -> Property:
     return prop
 
 
-async def find_chat(session: AsyncSession, property_id: str, renter_id: str) -> Chat | None:
-    return await session.scalar(select(Chat).where(Chat.property_id == property_id, Chat.renter_id == renter_id))
+async def find_chat(session: AsyncSession, property_id: str, renter_id: str, *, latest: bool = False) -> Chat | None:
+    """`latest`: a locking read, which sees rows committed after this transaction's snapshot (InnoDB)."""
+    query = select(Chat).where(Chat.property_id == property_id, Chat.renter_id == renter_id)
+    return await session.scalar(query.with_for_update(read=True) if latest else query)
 
 
 async def count_contact(session: AsyncSession, renter: User, prop: Property, now: datetime) -> None:
@@ -137,7 +139,7 @@ async def insert_chat(session: AsyncSession, prop: Property, renter_id: str, ini
             await session.flush()
     except IntegrityError:
         # The same pair opened the chat concurrently (the owner's side is not locked).
-        existing = await find_chat(session, prop.id, renter_id)
+        existing = await find_chat(session, prop.id, renter_id, latest=True)
         if existing is None:
             raise
         return existing

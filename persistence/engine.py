@@ -19,6 +19,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from persistence.fulltext import create_sqlite_index
+from persistence.geo import register_sqlite_functions
 from persistence.models import Base
 
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
@@ -64,6 +66,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
@@ -97,6 +100,7 @@ async def create_schema(engine: AsyncEngine) -> None:
             await connection.execute(text("SET SESSION sql_notes = 1"))
         else:
             await connection.run_sync(Base.metadata.create_all)
+            await connection.run_sync(create_sqlite_index)
 
 
 def schema_statements(path: Path = SCHEMA_SQL) -> list[str]:

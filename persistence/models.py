@@ -31,6 +31,14 @@ from persistence.types import Json, UTCDateTime, new_id, utcnow
 Money = Numeric(12, 2)
 
 
+def Caseless(length: int) -> String:  # noqa: N802 - reads as a column type
+    """Text compared without regard to case on both backends, so `city = 'pune'` finds 'Pune' through its index.
+
+    MariaDB's utf8mb4_unicode_ci already does this; SQLite needs the column declared NOCASE.
+    """
+    return String(length).with_variant(String(length, collation="NOCASE"), "sqlite")  # type: ignore[return-value]
+
+
 class Base(DeclarativeBase):
     # Named constraints, so schema.sql, SQLite and error messages agree on names.
     metadata = MetaData(
@@ -98,6 +106,11 @@ class Property(Base):
         Index("ix_properties_recent", "status", "created_at"),
         Index("ix_properties_rent", "status", "rent"),
         Index("ix_properties_geo", "status", "latitude", "longitude"),
+        Index("ix_properties_locality", "status", "locality"),
+        # `q`: words in title, description or locality. SQLite gets an FTS5 table instead (search_index.py).
+        Index("ft_properties_text", "title", "description", "locality", mysql_prefix="FULLTEXT").ddl_if(
+            dialect="mysql"
+        ),
     )
 
     id: Mapped[str] = id_column()
@@ -110,10 +123,10 @@ class Property(Base):
     security_deposit: Mapped[Decimal] = mapped_column(Money, default=0)
     maintenance_charges: Mapped[Decimal] = mapped_column(Money, default=0)
     address: Mapped[str] = mapped_column(String(500), default="")
-    city: Mapped[str] = mapped_column(String(100))
+    city: Mapped[str] = mapped_column(Caseless(100))
     state: Mapped[str] = mapped_column(String(100), default="")
     pincode: Mapped[str] = mapped_column(String(10), default="")
-    locality: Mapped[str] = mapped_column(String(150), default="")
+    locality: Mapped[str] = mapped_column(Caseless(150), default="")
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     landmarks: Mapped[list[str] | None] = mapped_column(Json)

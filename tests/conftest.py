@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,9 @@ from sqlalchemy import delete, text
 
 from main import create_app
 from persistence.engine import create_schema, make_engine
-from persistence.models import Base, Property
+from persistence.models import Base
 from settings import Settings
-from tests.live import TEST_PASSWORD, Server, run_sql, server_env
+from tests.live import TEST_PASSWORD, Server, server_env
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the failures
@@ -131,23 +130,34 @@ def bearer(token: str) -> dict[str, str]:
 MakeProperty = Callable[..., Awaitable[str]]
 
 
-@pytest.fixture
-def make_property(settings: Settings) -> MakeProperty:
-    """Insert an active property for an owner; listings' own API arrives with the listings work."""
+def listing(**fields: Any) -> dict[str, Any]:
+    """A valid create-property body; `fields` override its top-level keys."""
+    return {
+        "title": "2BHK near Indiranagar metro",
+        "description": "Bright flat, five minutes from the metro, covered parking.",
+        "property_type": "apartment",
+        "bhk_type": "2BHK",
+        "rent": 25000,
+        "security_deposit": 100000,
+        "location": {"city": "Bengaluru", "locality": "Indiranagar", "latitude": 12.9784, "longitude": 77.6408},
+        "details": {"furnishing": "semi-furnished", "bathrooms": 2},
+    } | fields
 
-    async def make(owner_id: str, **fields: Any) -> str:
-        prop = Property(
-            owner_id=owner_id,
-            title=fields.pop("title", "2BHK near Indiranagar metro"),
-            property_type="apartment",
-            bhk_type="2BHK",
-            rent=Decimal(25000),
-            city="Bengaluru",
-            locality="Indiranagar",
-            **fields,
-        )
-        await run_sql(settings.database_url, lambda session: session.add(prop))
-        return prop.id
+
+@pytest.fixture
+def make_property(client: httpx.AsyncClient) -> MakeProperty:
+    """List a property through the API as `owner` (a register() result); `status="deleted"` deletes it after."""
+
+    async def make(owner: dict[str, Any], status: str = "active", **fields: Any) -> str:
+        r = await client.post("/api/properties/create", json=listing(**fields), headers=bearer(owner["token"]))
+        assert r.status_code == 201, r.text
+        property_id: str = r.json()["property_id"]
+        path, headers = f"/api/properties/{property_id}", bearer(owner["token"])
+        if status == "deleted":
+            assert (await client.delete(path, headers=headers)).status_code == 200
+        elif status != "active":
+            assert (await client.put(path, json={"status": status}, headers=headers)).status_code == 200
+        return property_id
 
     return make
 

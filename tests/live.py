@@ -14,17 +14,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from persistence.engine import make_engine, make_sessionmaker
-from persistence.models import Property
+from persistence.models import User
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEST_PASSWORD = "correct horse battery"
@@ -215,25 +216,35 @@ async def run_sql(url: str, work: Callable[[AsyncSession], Any]) -> None:
         await engine.dispose()
 
 
-async def make_property(database_url: str, owner_id: str) -> str:
-    prop = Property(
-        owner_id=owner_id,
-        title="3BHK with a view of Cubbon Park",
-        property_type="apartment",
-        bhk_type="3BHK",
-        rent=Decimal(48000),
-        city="Bengaluru",
-        locality="Shivajinagar",
+async def set_premium(url: str, user_id: str, days: int = 30) -> None:
+    """Give a user a premium subscription ending in `days` (negative: one that has lapsed)."""
+    end = datetime.now(UTC) + timedelta(days=days)
+    await run_sql(
+        url,
+        lambda s: s.execute(
+            update(User).where(User.id == user_id).values(subscription_tier="premium", subscription_end=end)
+        ),
     )
-    await run_sql(database_url, lambda session: session.add(prop))
-    return prop.id
+
+
+async def make_property(server: Server, owner: dict[str, Any]) -> str:
+    body = {
+        "title": "3BHK with a view of Cubbon Park",
+        "property_type": "apartment",
+        "bhk_type": "3BHK",
+        "rent": 48000,
+        "location": {"city": "Bengaluru", "locality": "Shivajinagar"},
+    }
+    r = await call(server, "POST", "/api/properties/create", owner["token"], json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["property_id"]  # type: ignore[no-any-return]
 
 
 async def chat_between(server: Server, database_url: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     """A renter and an owner with one chat (seq 1 is the renter's first message)."""
     owner = await register(server, "owner")
     renter = await register(server, "renter")
-    property_id = await make_property(database_url, owner["user_id"])
+    property_id = await make_property(server, owner)
     r = await call(
         server,
         "POST",

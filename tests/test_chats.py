@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 
 from persistence.models import Contact, Message, User
 from settings import Settings
-from tests.conftest import MakeProperty, Register, bearer, run_sql
+from tests.conftest import MakeProperty, Register, bearer
+from tests.live import run_sql
 
 
 async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str, text: str = "Hello") -> str:
@@ -37,7 +38,7 @@ async def me(client: httpx.AsyncClient, user: dict[str, Any]) -> dict[str, Any]:
 async def pair(register: Register, make_property: MakeProperty) -> tuple[dict[str, Any], dict[str, Any], str]:
     owner = await register(user_type="owner", full_name="Ravi Owner")
     renter = await register(user_type="renter", full_name="Asha Renter")
-    return owner, renter, await make_property(owner["user_id"], title="Sunny 2BHK in Koramangala")
+    return owner, renter, await make_property(owner, title="Sunny 2BHK in Koramangala")
 
 
 async def test_opening_a_chat_stores_the_first_message_and_notifies_the_owner(
@@ -81,7 +82,7 @@ async def test_initiate_refusals_change_nothing(
     client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], make_property: MakeProperty
 ) -> None:
     owner, renter, property_id = pair
-    deleted = await make_property(owner["user_id"], status="deleted")
+    deleted = await make_property(owner, status="deleted")
     cases = [
         (owner, {"property_id": property_id, "initial_message": "Hi"}, 403),  # owners do not initiate
         (renter, {"property_id": "no-such-property", "initial_message": "Hi"}, 404),
@@ -106,7 +107,7 @@ async def test_nobody_chats_about_their_own_property(
     client: httpx.AsyncClient, register: Register, make_property: MakeProperty
 ) -> None:
     both = await register(user_type="both")
-    own = await make_property(both["user_id"])
+    own = await make_property(both)
     r = await client.post(
         "/api/chats/initiate", json={"property_id": own, "initial_message": "Hi"}, headers=bearer(both["token"])
     )
@@ -118,7 +119,7 @@ async def test_a_free_renter_contacts_at_most_five_properties(
 ) -> None:
     owner = await register(user_type="owner")
     renter = await register()
-    properties = [await make_property(owner["user_id"]) for _ in range(6)]
+    properties = [await make_property(owner) for _ in range(6)]
     for property_id in properties[:5]:
         await open_chat(client, renter, property_id)
     r = await client.post(
@@ -136,7 +137,7 @@ async def test_the_contact_limit_holds_under_concurrent_initiations(
 ) -> None:
     owner = await register(user_type="owner")
     renter = await register()
-    properties = [await make_property(owner["user_id"]) for _ in range(20)]
+    properties = [await make_property(owner) for _ in range(20)]
     results = await asyncio.gather(
         *(
             client.post(
@@ -172,7 +173,7 @@ async def test_a_premium_renter_has_no_contact_limit(
         ),
     )
     for _ in range(7):
-        await open_chat(client, renter, await make_property(owner["user_id"]))
+        await open_chat(client, renter, await make_property(owner))
     assert (await me(client, renter))["contacts_used"] == 7
 
 

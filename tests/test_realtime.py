@@ -223,7 +223,7 @@ async def test_sync_refuses_chats_of_others(server: Server, database_url: str) -
 async def test_rest_actions_are_pushed_live(server: Server, database_url: str) -> None:
     owner = await register(server, "owner")
     renter = await register(server)
-    property_id = await make_property(database_url, owner["user_id"])
+    property_id = await make_property(server, owner)
     async with await open_socket(server, owner["token"]) as owner_ws:
         await next_frame(owner_ws, "hello")
         opened = await call(

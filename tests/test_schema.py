@@ -188,7 +188,10 @@ def model_shape(metadata: MetaData) -> Shape:
 def model_indexes(table: Table) -> dict[str, str]:
     """Indexes as MariaDB will show them: unique constraints are unique indexes, and
     a foreign key with no index starting with its columns gets one named after it."""
-    indexes = {str(index.name): ([c.name for c in index.columns], bool(index.unique)) for index in table.indexes}
+    indexes: dict[str, tuple[list[str], bool | str]] = {}
+    for index in table.indexes:
+        kind = index.dialect_options["mysql"]["prefix"] or bool(index.unique)
+        indexes[str(index.name)] = ([c.name for c in index.columns], kind)
     for constraint in table.constraints:
         if isinstance(constraint, UniqueConstraint):
             indexes[str(constraint.name)] = ([c.name for c in constraint.columns], True)
@@ -229,7 +232,10 @@ def reflected_columns(inspector: Inspector, table: str, json_checked: set[str]) 
 
 def reflected_indexes(inspector: Inspector, table: str) -> dict[str, str]:
     return {
-        str(index["name"]): index_text(index["column_names"], index["unique"]) for index in inspector.get_indexes(table)
+        str(index["name"]): index_text(
+            index["column_names"], index.get("dialect_options", {}).get("mysql_prefix") or index["unique"]
+        )
+        for index in inspector.get_indexes(table)
     }
 
 
@@ -290,8 +296,10 @@ def columns_text(columns: Iterable[str | None]) -> str:
     return f"({', '.join(map(str, columns))})"
 
 
-def index_text(columns: Iterable[str | None], unique: bool) -> str:
-    return f"{'UNIQUE ' if unique else ''}{columns_text(columns)}"
+def index_text(columns: Iterable[str | None], kind: bool | str) -> str:
+    """`kind` is True for a unique index, or MySQL's index prefix (FULLTEXT)."""
+    prefix = "UNIQUE " if kind is True else f"{kind} " if kind else ""
+    return f"{prefix}{columns_text(columns)}"
 
 
 def fk_text(columns: list[str], table: str, referred: list[str], ondelete: str | None) -> str:

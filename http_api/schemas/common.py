@@ -71,6 +71,10 @@ class PageQuery(QueryInput):
     def offset(self) -> int:
         return (self.page - 1) * self.limit
 
+    def more_after(self, shown: int, total: int) -> bool:
+        """`has_more`: items lie beyond this page."""
+        return self.offset + shown < total
+
 
 class Page(Output):
     total_count: int
