@@ -124,8 +124,10 @@ async def update(request: Request, *, auth: Auth, body: PropertyUpdate) -> Prope
         changes["details"] = body.details.model_dump(mode="json", exclude_unset=True)
     async with res.db.begin() as session:
         prop = await properties.owned(session, property_id, auth.user, lock=True)
-        if "images" in changes and not set(changes["images"]) <= set(prop.images or []):
-            raise Invalid.at(("body", "images"), "images may only reorder or remove uploaded images")
+        if "images" in changes:
+            changes["images"] = list(dict.fromkeys(changes["images"]))
+            if not set(changes["images"]) <= set(prop.images or []):
+                raise Invalid.at(("body", "images"), "images may only reorder or remove uploaded images")
         moved = properties.apply_update(prop, changes)
         prop.updated_at = utcnow()
     if moved:

@@ -153,10 +153,18 @@ async def test_an_update_changes_listing_fields_only(
     assert after["details"] == {"furnishing": "semi-furnished", "amenities": [], "balconies": 2}
     assert after["lifestyle_data"] == before["lifestyle_data"], "not moved: lifestyle data stays"
     assert after["updated_at"] > before["updated_at"]
-    for refused in ({"is_verified": True}, {"status": "deleted"}, {"title": None}, {"rent": -5}, {"owner_id": "x"}):
+    refusals: list[dict[str, Any]] = [{"is_verified": True}, {"status": "deleted"}, {"rent": -5}, {"owner_id": "x"}]
+    refusals += [{name: None} for name in ("title", "description", "rent", "security_deposit", "location", "images")]
+    refusals += [{"location": {"city": None}}, {"location": {"latitude": None}}, {"details": {"bathrooms": "two"}}]
+    for refused in refusals:
         r = await client.put(path, json=refused, headers=headers)
         assert r.status_code == 422, (refused, r.text)
     assert (await client.get(path, headers=headers)).json()["rent"] == 27500.5
+    cleared = await client.put(
+        path, json={"video_url": None, "location": {"latitude": None, "longitude": None}}, headers=headers
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["video_url"] is None and cleared.json()["location"]["latitude"] is None
 
 
 async def test_moving_a_property_recomputes_its_lifestyle_data(

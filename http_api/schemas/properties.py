@@ -93,7 +93,19 @@ class PropertyUpdate(Input):
     virtual_tour_url: Url | None = None
     status: ListingStatus | None = None
 
-    @field_validator("title", "property_type", "bhk_type", "rent", "location", "status", mode="before")
+    @field_validator(
+        "title",
+        "description",
+        "property_type",
+        "bhk_type",
+        "rent",
+        "security_deposit",
+        "maintenance_charges",
+        "location",
+        "images",
+        "status",
+        mode="before",
+    )
     @classmethod
     def not_null(cls, value: Any) -> Any:
         if value is None:
