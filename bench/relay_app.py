@@ -5,10 +5,19 @@ every frame it sends, `{"to": <channel>, ...}`, is published as is on that
 channel, and every socket subscribed to it (on any process) receives it.
 Run with `uvicorn --app-dir bench relay_app:app`; `RELAY_BROADCAST_URL`
 chooses the backend.
+
+Two of broadcaster's faults (PITFALLS.md) are patched here, so that the
+baseline measures a relay rather than those bugs: its Redis backend publishes
+over a pool that raises `MaxConnectionsError` past 100 busy publishers (which
+killed relay sockets from 1,000 msg/s on), so publishes go through a pool that
+waits instead; and two sockets subscribing to (or leaving) one channel at once
+corrupt its subscriber table (`KeyError`), so subscribing and leaving are
+serialized by one lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -16,13 +25,47 @@ from contextlib import asynccontextmanager
 
 import anyio
 from broadcaster import Broadcast
+from broadcaster._backends.redis import RedisBackend
+from broadcaster._base import Subscriber
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-broadcast = Broadcast(os.environ.get("RELAY_BROADCAST_URL", "redis://127.0.0.1:6379/0"))
+URL = os.environ.get("RELAY_BROADCAST_URL", "redis://127.0.0.1:6379/0")
+PUBLISH_CONNECTIONS = 50
+
+
+class PooledRedisBackend(RedisBackend):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        pool = BlockingConnectionPool.from_url(url, max_connections=PUBLISH_CONNECTIONS)
+        self._publisher = Redis(connection_pool=pool)
+
+    async def publish(self, channel: str, message: object) -> None:
+        await self._publisher.publish(channel, message)  # type: ignore[arg-type]
+
+    async def disconnect(self) -> None:
+        await super().disconnect()
+        await self._publisher.aclose()
+
+
+broadcast = Broadcast(backend=PooledRedisBackend(URL)) if URL.startswith("redis") else Broadcast(URL)
+subscribing = asyncio.Lock()
+
+
+@asynccontextmanager
+async def subscribed(channel: str) -> AsyncIterator[Subscriber]:
+    subscription = broadcast.subscribe(channel)
+    async with subscribing:
+        subscriber = await subscription.__aenter__()
+    try:
+        yield subscriber
+    finally:
+        async with subscribing:
+            await subscription.__aexit__(None, None, None)
 
 
 async def health(request: Request) -> PlainTextResponse:
@@ -32,7 +75,7 @@ async def health(request: Request) -> PlainTextResponse:
 async def relay(websocket: WebSocket) -> None:
     await websocket.accept()
     channel = websocket.query_params["channel"]
-    async with broadcast.subscribe(channel) as subscriber, anyio.create_task_group() as tasks:
+    async with subscribed(channel) as subscriber, anyio.create_task_group() as tasks:
 
         async def read() -> None:
             async for text in websocket.iter_text():
