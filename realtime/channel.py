@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from broadcaster import Broadcast, Event
 
 from realtime.mailbox import Mailbox
+from realtime.publisher import BATCH_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,12 @@ class Channel:
         if not isinstance(event, dict):
             log.warning("ignored a message on %s that is not a JSON object", self.name)
             return
-        for mailbox in self.mailboxes:
-            mailbox.deliver(event)
+        # The publisher sends a channel's events of one pipeline as one message; mailboxes get them one by one.
+        events = event.get("events") if event.get("type") == BATCH_TYPE else [event]
+        for one in events if isinstance(events, list) else []:
+            if isinstance(one, dict):
+                for mailbox in self.mailboxes:
+                    mailbox.deliver(one)
 
 
 @dataclass

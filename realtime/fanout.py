@@ -21,8 +21,14 @@ waiting; the bound is each mailbox's `maxsize`.
 After Redis comes back the supervisor connects a fresh `Broadcast`,
 resubscribes every channel that still has mailboxes, puts
 `{"type": "_resync"}` into every mailbox and calls the `on_reconnect`
-callbacks: events published meanwhile were lost and clients recover them
-with `sync`.
+callbacks: events published meanwhile were lost, and each socket reads what
+it missed from the database.
+
+Publishing never goes through broadcaster: `publish` hands the event to the
+`Publisher` (realtime/publisher.py), whose task sends queued events to Redis
+in pipelines, and drops them, owing their channels a `_resync`, when Redis
+cannot take them. Every process also subscribes to `CONTROL_CHANNEL`, where a
+`_resync` means "every socket of this process".
 """
 
 from __future__ import annotations
@@ -42,12 +48,13 @@ from redis.exceptions import RedisError
 
 from realtime.channel import Channel, Subscription
 from realtime.mailbox import RESYNC_TYPE, Mailbox
+from realtime.publisher import CONTROL_CHANNEL, Publisher
 from realtime.redis_backend import RedisBackend, describe, redis_client
 
 log = logging.getLogger(__name__)
 
-# A request that has committed must not wait on a dead Redis: after this the
-# event is dropped, and clients recover it with `sync`.
+# A pipeline of events that Redis has not taken after this is dropped (and its channels resync):
+# events queued behind a hung Redis must not pile up.
 PUBLISH_TIMEOUT_SECONDS = 1.0
 # Health checks and the supervisor's probe answer quickly even when Redis hangs rather than refuses.
 PING_TIMEOUT_SECONDS = 1.0
@@ -77,10 +84,12 @@ class Fanout:
         self._backend: RedisBackend | None = None
         # For health checks and the supervisor's probe (PING only).
         self.redis: Redis | None = None
-        self._publisher: Redis | None = None
+        self._publishing: Redis | None = None
+        self.publisher: Publisher | None = None
         if self._supervised:
             self.redis = redis_client(url, timeout=PING_TIMEOUT_SECONDS)
-            self._publisher = redis_client(url, timeout=PUBLISH_TIMEOUT_SECONDS, single_connection=True)
+            self._publishing = redis_client(url, timeout=PUBLISH_TIMEOUT_SECONDS)
+            self.publisher = Publisher(self._publishing, PUBLISH_TIMEOUT_SECONDS)
         self._supervisor: asyncio.Task[None] | None = None
         self._channels: dict[str, Channel] = {}
         self._chores: set[asyncio.Task[None]] = set()
@@ -100,6 +109,10 @@ class Fanout:
             await broadcast.connect()
             self._broadcast = broadcast
             return
+        assert self.publisher is not None
+        control = self._channels[CONTROL_CHANNEL] = Channel(CONTROL_CHANNEL)
+        control.mailboxes.add(_ResyncEveryone(self))
+        self.publisher.start()
         await self._shielded(self._attach(resync=False))
         self._supervisor = asyncio.create_task(self._supervise(), name="fanout supervisor")
 
@@ -110,37 +123,38 @@ class Fanout:
             await asyncio.wait([self._supervisor])
             self._supervisor = None
         await self._finish_chores()
+        if self.publisher is not None:
+            await self.publisher.stop(SHUTDOWN_SECONDS)
         for entry in list(self._channels.values()):
             for mailbox in entry.mailboxes:
                 mailbox.close()
         await self._detach()
-        for client in (self.redis, self._publisher):
+        for client in (self.redis, self._publishing):
             if client is not None:
                 await client.aclose()
-        self.redis = self._publisher = None  # a late call must not open a connection nobody closes
+        self.redis = self._publishing = None  # a late call must not open a connection nobody closes
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         """Send `event` to every subscriber of `channel` in every process; call it after the commit.
 
-        Never raises for an unreachable Redis: the event is dropped with a
-        warning after at most PUBLISH_TIMEOUT_SECONDS and clients recover it
-        with `sync`. Tried even while the supervisor counts Redis as down,
-        since other processes may already be back.
+        With Redis this only queues the event and never waits on Redis: the
+        publisher sends it within moments, or drops it and later tells the
+        channel's sockets to resync (realtime/publisher.py). Publishing is
+        tried even while the supervisor counts Redis as down, since other
+        processes may already be back.
         """
         message = json.dumps(event, separators=(",", ":"), default=str)
-        try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._send(channel, message)
-        except (RedisError, OSError, TimeoutError) as exc:
-            log.warning("Redis unreachable, dropped an event for %s: %s", channel, describe(exc))
-
-    async def _send(self, channel: str, message: str) -> None:
-        if self._broadcast is not None:
+        if self.publisher is not None:
+            self.publisher.put(channel, message)
+        elif self._broadcast is not None:
             await self._broadcast.publish(channel, message)
-        elif self._publisher is not None:
-            await self._publisher.publish(channel, message)
         else:
             log.warning("fan-out not connected: dropped an event for %s", channel)
+
+    async def flushed(self) -> None:
+        """Return once every event published so far has reached Redis (or was dropped)."""
+        if self.publisher is not None:
+            await self.publisher.flushed()
 
     async def ping(self) -> bool:
         """Readiness: fan-out is up, and for Redis a PING is answered now.
@@ -250,8 +264,7 @@ class Fanout:
 
     async def _attach(self, *, resync: bool) -> None:
         """Connect a fresh Broadcast and subscribe every channel that has mailboxes."""
-        assert self._publisher is not None
-        backend = RedisBackend(self.url, self._publisher, REDIS_TIMEOUT_SECONDS)
+        backend = RedisBackend(self.url, REDIS_TIMEOUT_SECONDS)
         broadcast = Broadcast(backend=backend)
         try:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
@@ -267,14 +280,19 @@ class Fanout:
         log.info("Redis fan-out connected")
 
     def _resync(self) -> None:
-        for entry in list(self._channels.values()):
-            for mailbox in entry.mailboxes:
-                mailbox.deliver({"type": RESYNC_TYPE})
+        self.resync_mailboxes()
         for callback in list(self.on_reconnect):
             try:
                 callback()
             except Exception:
                 log.exception("on_reconnect callback failed")
+
+    def resync_mailboxes(self) -> None:
+        """Tell every socket of this process to read what it missed from the database."""
+        for entry in list(self._channels.values()):
+            if entry.name != CONTROL_CHANNEL:
+                for mailbox in entry.mailboxes:
+                    mailbox.deliver({"type": RESYNC_TYPE})
 
     async def _shielded(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in a task of its own: cancelling the caller (a closing socket) does not cut it short."""
@@ -304,3 +322,15 @@ async def _dispose(broadcast: Broadcast) -> None:
             await broadcast.disconnect()
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("closing the old Redis fan-out failed: %s", describe(exc))
+
+
+class _ResyncEveryone(Mailbox):
+    """The control channel's one subscriber in each process: a `_resync` there is for every socket."""
+
+    def __init__(self, fanout: Fanout) -> None:
+        super().__init__(CONTROL_CHANNEL, 1)
+        self._fanout = fanout
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        if event.get("type") == RESYNC_TYPE and not self.closed:
+            self._fanout.resync_mailboxes()

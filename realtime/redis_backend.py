@@ -13,8 +13,8 @@ when Redis drops. This one plugs into `Broadcast(backend=...)` instead:
 - `subscribe`/`unsubscribe` never raise and are bounded by `timeout`: a
   failure sets `lost` as well (broadcaster turns a failing subscribe into a
   `KeyError` and a dangling entry);
-- `publish` goes through one shared single-connection client owned by the
-  fan-out, which outlives each rebuilt backend.
+- it never publishes: the fan-out's `Publisher` (realtime/publisher.py) owns
+  publishing, outlives each rebuilt backend and pipelines its events.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 
-def redis_client(url: str, *, timeout: float, single_connection: bool = False, retries: int = 1) -> Redis:
+def redis_client(url: str, *, timeout: float, retries: int = 1) -> Redis:
     """A client that gives up after `timeout` instead of hanging on a Redis that does not answer.
 
     One retry, on connection errors only, replaces a connection that died with
@@ -46,7 +46,6 @@ def redis_client(url: str, *, timeout: float, single_connection: bool = False, r
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         retry=retry,
-        single_connection_client=single_connection,
     )
 
 
@@ -56,8 +55,7 @@ def describe(exc: BaseException) -> str:
 
 
 class RedisBackend(BroadcastBackend):
-    def __init__(self, url: str, publisher: Redis, timeout: float) -> None:
-        self._publisher = publisher
+    def __init__(self, url: str, timeout: float) -> None:
         self._timeout = timeout
         self._client = redis_client(url, timeout=timeout, retries=0)
         self._pubsub = self._client.pubsub()
@@ -83,7 +81,7 @@ class RedisBackend(BroadcastBackend):
         await self._command(self._pubsub.unsubscribe, channel)
 
     async def publish(self, channel: str, message: Any) -> None:
-        await self._publisher.publish(channel, message)
+        raise RuntimeError("events are published through Fanout.publish, which pipelines them")
 
     async def next_published(self) -> Event:
         return await self._events.get()
