@@ -27,6 +27,7 @@ from realtime import socket
 from realtime.actions import announce_presence
 from realtime.fanout import Fanout
 from realtime.presence import Presence, presence_client
+from realtime.sending import Sender
 from resources import Resources
 from settings import Settings, SettingsError, load_settings
 from storage.images import public_files
@@ -41,18 +42,28 @@ def create_app(settings: Settings) -> Starlette:
         fanout = Fanout(settings.broadcast_url)
         presence_redis = presence_client(settings.broadcast_url)
         presence = Presence(presence_redis)
+        sends = Sender(engine, fanout)
         try:
             await create_schema(engine)
             await fanout.connect()
             passwords = Passwords(settings.bcrypt_rounds)
             await passwords.prepare()
             res = Resources(
-                settings, engine, make_sessionmaker(engine), fanout, passwords, presence, make_read_sessionmaker(engine)
+                settings,
+                engine,
+                make_sessionmaker(engine),
+                fanout,
+                passwords,
+                presence,
+                make_read_sessionmaker(engine),
+                sends,
             )
             presence.announce = partial(announce_presence, res)
             await presence.start()
+            sends.start()
             yield {"resources": res}
         finally:
+            await sends.stop()
             await presence.stop()
             await fanout.disconnect()
             if presence_redis is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -12,6 +13,9 @@ from lifestyle import LifestyleProvider, MockLifestyleProvider
 from realtime.fanout import Fanout
 from realtime.presence import Presence
 from settings import Settings
+
+if TYPE_CHECKING:
+    from realtime.sending import Sender  # it publishes through realtime/outbox.py, which needs this module
 
 
 @dataclass
@@ -23,6 +27,7 @@ class Resources:
     passwords: Passwords
     presence: Presence
     read: async_sessionmaker[AsyncSession]  # reads only: `async with res.read() as session`
+    sends: Sender  # every message send, batched: `actions.send_message`
     # The mock until a real provider (air quality, maps, places) is configured.
     lifestyle: LifestyleProvider = field(default_factory=MockLifestyleProvider)
 

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from http_api.schemas.chats import MessageOut
 from notifications import notify
 from persistence import chats, messages
 from persistence.models import Chat, User
+from persistence.sends import Draft
 from persistence.types import utcnow
 from realtime.outbox import Outbox, committed, publish
+from realtime.sending import Sent
 from resources import Resources
 
 PREVIEW_CHARS = 140
-
-
-@dataclass(frozen=True)
-class Sent:
-    message: MessageOut
-    duplicate: bool
 
 
 async def send_message(
@@ -29,29 +22,19 @@ async def send_message(
 ) -> Sent:
     """Store a message, then deliver it to every socket of both participants.
 
-    A retry with the same client_id stores nothing and returns the first copy,
-    also when the first and the retry race each other.
+    Goes through the process's send batcher (realtime/sending.py), which
+    shares one transaction among concurrent sends. A retry with the same
+    client_id stores nothing and returns the first copy, also when the first
+    and the retry race each other.
     """
-    try:
-        async with committed(res) as (session, outbox):
-            chat = await chats.chat_for_member(session, chat_id, sender_id)
-            stored = await messages.store_message(session, chat, sender_id, text, attachments, client_id, utcnow())
-            out = MessageOut.of(stored.message, stored.chat)
-            if not stored.duplicate:
-                message_events(outbox, stored.chat, out, sender_id, receipt=stored.read_others)
-    except IntegrityError as exc:
-        if client_id is None or not messages.is_client_id_conflict(exc):
-            raise
-        async with res.read() as session:
-            chat = await chats.chat_for_member(session, chat_id, sender_id)
-            earlier = await messages.find_by_client_id(session, sender_id, client_id)
-            assert earlier is not None
-            return Sent(MessageOut.of(earlier, chat), duplicate=True)
-    return Sent(out, stored.duplicate)
+    return await res.sends.send(Draft(sender_id, chat_id, text, attachments, client_id))
 
 
 def message_events(outbox: Outbox, chat: Chat, message: MessageOut, sender_id: str, *, receipt: bool) -> None:
-    """The message to both sides; when writing read the counterpart's messages, a receipt to them too."""
+    """The message to both sides; when writing read the counterpart's messages, a receipt to them too.
+
+    For the first message of a new chat; sends build the same events in realtime/sending.py.
+    """
     recipient = chats.counterpart_id(chat, sender_id)
     outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message.model_dump(mode="json")})
     if receipt:

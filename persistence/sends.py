@@ -1,0 +1,201 @@
+"""Storing a batch of sends in one transaction, with lean Core statements.
+
+The send path's storage (`realtime/sending.py` groups concurrent sends). For
+a batch, whatever its size, the transaction is:
+
+1. the batch's chats, locked (`SELECT ... ORDER BY id FOR UPDATE`): every
+   process locks chat rows in the same order, so two batches wait for each
+   other instead of deadlocking. On SQLite the transaction's `BEGIN IMMEDIATE`
+   already holds the database's write lock;
+2. the client_ids already stored (one SELECT), so a retry returns the first
+   copy. It runs after the locks are granted (InnoDB takes its read view at
+   the first plain read), so it sees a copy sent to the same chat by a batch
+   that held those locks before;
+3. in Python, each send in arrival order, exactly as one-by-one storing would
+   have done it: membership (404 unknown chat, 403 not a participant), a known
+   client_id returns the first copy (also a repeat within the batch), a
+   blocked chat is refused (403), otherwise the chat's next seq;
+4. one UPDATE of every chat that got messages (last_seq, read seqs,
+   last_message_at, archived back to active) and one multi-row INSERT.
+
+Seqs stay gapless: they are allocated under the row lock and committed with
+the rows, and a rollback returns them all. A send refused in step 3 does not
+affect the others; a batch that fails as a whole (a client_id racing another
+process's copy, a deadlock, a bad row) is rolled back by the caller, which
+then stores its sends one at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, case, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from errors import ApiError, Forbidden, NotFound
+from persistence.models import Chat, Message
+from persistence.types import new_id
+
+chats_table = cast(Table, Chat.__table__)
+messages_table = cast(Table, Message.__table__)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One send as it arrives, from a socket or from REST."""
+
+    sender_id: str
+    chat_id: str
+    body: str
+    attachments: list[Any]
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class ChatState:
+    id: str
+    renter_id: str
+    owner_id: str
+    status: str
+    last_seq: int
+    renter_read_seq: int
+    owner_read_seq: int
+
+    def role(self, user_id: str) -> str | None:
+        return "renter" if user_id == self.renter_id else "owner" if user_id == self.owner_id else None
+
+    def read_seq(self, role: str) -> int:
+        return self.renter_read_seq if role == "renter" else self.owner_read_seq
+
+
+@dataclass(frozen=True)
+class Row:
+    """A stored message, as the events and the ack describe it."""
+
+    id: str
+    chat_id: str
+    seq: int
+    sender_id: str
+    sender_type: str
+    body: str
+    attachments: list[Any] | None
+    client_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one draft: a stored (or earlier) row, or the refusal."""
+
+    row: Row | None = None
+    chat: ChatState | None = None  # the chat as this send left it
+    duplicate: bool = False  # a known client_id: nothing new was stored
+    read_others: bool = False  # writing moved the sender's read seq past the counterpart's messages
+    error: ApiError | None = None
+
+
+@dataclass
+class _Plan:
+    chats: dict[str, ChatState]
+    earlier: dict[tuple[str, str], Row]
+    now: datetime
+    rows: list[Row] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+
+async def store_batch(conn: AsyncConnection, drafts: list[Draft], now: datetime) -> list[Outcome]:
+    """Store the drafts in the caller's transaction; one Outcome per draft, in order. Commit is the caller's."""
+    locked = await _lock_chats(conn, {d.chat_id for d in drafts})
+    plan = _Plan(locked, await _earlier(conn, drafts), now)
+    outcomes = [_place(plan, draft) for draft in drafts]
+    if plan.rows:
+        await conn.execute(_chat_update([plan.chats[chat_id] for chat_id in sorted(plan.touched)], now))
+        await conn.execute(insert(messages_table), [_insert_values(row) for row in plan.rows])
+    return outcomes
+
+
+def _place(plan: _Plan, draft: Draft) -> Outcome:
+    chat = plan.chats.get(draft.chat_id)
+    if chat is None:
+        return Outcome(error=NotFound("Chat not found"))
+    role = chat.role(draft.sender_id)
+    if role is None:
+        return Outcome(error=Forbidden("Not a participant of this chat"))
+    key = (draft.sender_id, draft.client_id) if draft.client_id is not None else None
+    if key is not None and key in plan.earlier:
+        return Outcome(row=plan.earlier[key], chat=chat, duplicate=True)
+    if chat.status == "blocked":
+        return Outcome(error=Forbidden("This chat is blocked"))
+    seq = chat.last_seq + 1
+    read_before = chat.read_seq(role)
+    status = "active" if chat.status == "archived" else chat.status
+    if role == "renter":
+        chat = replace(chat, status=status, last_seq=seq, renter_read_seq=seq)
+    else:
+        chat = replace(chat, status=status, last_seq=seq, owner_read_seq=seq)
+    plan.chats[chat.id] = chat
+    attachments = draft.attachments or None
+    row = Row(new_id(), chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, plan.now)
+    plan.rows.append(row)
+    plan.touched.add(chat.id)
+    if key is not None:
+        plan.earlier[key] = row
+    return Outcome(row=row, chat=chat, read_others=read_before < seq - 1)
+
+
+async def _lock_chats(conn: AsyncConnection, chat_ids: set[str]) -> dict[str, ChatState]:
+    c = chats_table.c
+    query = (
+        select(c.id, c.renter_id, c.owner_id, c.status, c.last_seq, c.renter_read_seq, c.owner_read_seq)
+        .where(c.id.in_(sorted(chat_ids)))
+        .order_by(c.id)
+        .with_for_update()
+    )
+    return {row.id: ChatState(*row) for row in await conn.execute(query)}
+
+
+async def _earlier(conn: AsyncConnection, drafts: list[Draft]) -> dict[tuple[str, str], Row]:
+    keys = sorted({(d.sender_id, d.client_id) for d in drafts if d.client_id is not None})
+    if not keys:
+        return {}
+    m = messages_table.c
+    query = select(
+        m.id, m.chat_id, m.seq, m.sender_id, m.sender_type, m.body, m.attachments, m.client_id, m.created_at
+    ).where(tuple_(m.sender_id, m.client_id).in_(keys))
+    return {(row.sender_id, row.client_id): Row(*row) for row in await conn.execute(query)}
+
+
+def _chat_update(chats: list[ChatState], now: datetime) -> Any:
+    """One UPDATE for every chat of the batch: the new values are known, the rows are locked."""
+    c = chats_table.c
+
+    def per_chat(column: Any, attribute: str) -> Any:
+        return case({chat.id: getattr(chat, attribute) for chat in chats}, value=c.id, else_=column)
+
+    return (
+        update(chats_table)
+        .where(c.id.in_([chat.id for chat in chats]))
+        .values(
+            last_seq=per_chat(c.last_seq, "last_seq"),
+            renter_read_seq=per_chat(c.renter_read_seq, "renter_read_seq"),
+            owner_read_seq=per_chat(c.owner_read_seq, "owner_read_seq"),
+            status=case((c.status == "archived", "active"), else_=c.status),
+            last_message_at=now,
+        )
+    )
+
+
+def _insert_values(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "chat_id": row.chat_id,
+        "seq": row.seq,
+        "sender_id": row.sender_id,
+        "sender_type": row.sender_type,
+        "body": row.body,
+        "attachments": row.attachments,
+        "client_id": row.client_id,
+        "created_at": row.created_at,
+    }

@@ -1,0 +1,185 @@
+"""The process's send batcher: concurrent sends share one transaction and one commit.
+
+Every send, from a socket or from REST (`actions.send_message`), is queued
+here and awaited. One task stores what has queued up as one batch
+(`persistence/sends.py`) while the next batch gathers: a lone send is stored
+at once, and under load a batch grows to whatever arrived during the previous
+commit, so the commit and the Python work of a transaction are shared by all
+its sends instead of paid by each.
+
+Each send keeps its own outcome: a refused send (unknown chat, not a
+participant, blocked) gets its own error and the others are stored. When a
+batch fails as a whole it is rolled back and its sends are stored one by one,
+so one bad send fails alone; a client_id that lost a race with its own copy
+in another process is then found and acked as that copy. A send's caller
+hears back, and its events are published, only after its transaction
+committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from http_api.schemas.chats import MessageOut
+from persistence import messages
+from persistence.sends import Draft, Outcome, store_batch
+from persistence.types import utcnow
+from realtime.fanout import Fanout
+from realtime.outbox import Outbox, publish
+
+log = logging.getLogger(__name__)
+
+# Sends per transaction. Past a few hundred the statements grow and a failed batch costs more to redo
+# one by one, with nothing left to gain: the commit is already shared.
+MAX_BATCH = 200
+STOP_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: MessageOut
+    duplicate: bool
+
+
+class Sender:
+    """`send` stores one message through the current batch; `start`/`stop` run the batching task."""
+
+    def __init__(self, engine: AsyncEngine, fanout: Fanout) -> None:
+        self._engine = engine
+        self._fanout = fanout
+        self._waiting: list[tuple[Draft, asyncio.Future[Sent]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # committed batches, for tests and logs
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="send batcher")
+
+    async def stop(self) -> None:
+        """Store what is waiting (for at most STOP_SECONDS), then stop; sends still waiting then fail."""
+        if self._task is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_SECONDS
+        while self._waiting and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        self._task.cancel()
+        await asyncio.wait([self._task])
+        self._task = None
+        for _, future in self._waiting:
+            if not future.done():
+                future.set_exception(ConnectionError("the server is shutting down"))
+        self._waiting.clear()
+
+    async def send(self, draft: Draft) -> Sent:
+        """Store `draft` (or find its first copy); raises the send's ApiError, or a storage error."""
+        if self._task is None:
+            raise ConnectionError("sending has not started")
+        future: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieved)
+        self._waiting.append((draft, future))
+        self._wake.set()
+        # A caller that goes away (a closing socket) does not take its send out of the batch: it is stored.
+        return await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        while True:
+            if not self._waiting:
+                self._wake.clear()
+                await self._wake.wait()
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                await self._store(batch)
+            except Exception as exc:  # a bug here must fail these sends, not every later one
+                log.exception("storing a batch of sends failed")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+
+    async def _store(self, batch: list[tuple[Draft, asyncio.Future[Sent]]]) -> None:
+        drafts = [draft for draft, _ in batch]
+        try:
+            outcomes = await self._commit(drafts)
+        except (SQLAlchemyError, OSError) as exc:
+            if len(batch) > 1:
+                log.warning("a batch of %d sends failed (%s); storing them one by one", len(batch), type(exc).__name__)
+                for item in batch:
+                    await self._store_alone(item)
+                return
+            batch[0][1].set_exception(exc)
+            return
+        await self._settle(batch, outcomes)
+
+    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Sent]]) -> None:
+        draft, future = item
+        try:
+            try:
+                outcomes = await self._commit([draft])
+            except IntegrityError as exc:
+                if draft.client_id is None or not messages.is_client_id_conflict(exc):
+                    raise
+                outcomes = await self._commit([draft])  # its first copy committed meanwhile: found now
+        except (SQLAlchemyError, OSError) as exc:
+            future.set_exception(exc)
+            return
+        await self._settle([item], outcomes)
+
+    async def _commit(self, drafts: list[Draft]) -> list[Outcome]:
+        async with self._engine.begin() as conn:
+            outcomes = await store_batch(conn, drafts, utcnow())
+        self.batches += 1
+        return outcomes
+
+    async def _settle(self, batch: list[tuple[Draft, asyncio.Future[Sent]]], outcomes: list[Outcome]) -> None:
+        """After the commit: answer every caller, then publish the new messages' events."""
+        outbox = Outbox()
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if outcome.error is not None:
+                future.set_exception(outcome.error)
+                continue
+            assert outcome.row is not None and outcome.chat is not None
+            out = message_out(outcome)
+            if not outcome.duplicate:
+                message_events(outbox, outcome, out)
+            future.set_result(Sent(out, outcome.duplicate))
+        await publish(self._fanout, outbox)  # with Redis this only queues: the next batch does not wait
+
+
+def _retrieved(future: asyncio.Future[Sent]) -> None:
+    """The error of a send whose caller went away is not worth an "exception never retrieved" log."""
+    if not future.cancelled():
+        future.exception()
+
+
+def message_out(outcome: Outcome) -> MessageOut:
+    row, chat = outcome.row, outcome.chat
+    assert row is not None and chat is not None
+    recipient_read = chat.owner_read_seq if row.sender_type == "renter" else chat.renter_read_seq
+    return MessageOut(
+        message_id=row.id,
+        chat_id=row.chat_id,
+        seq=row.seq,
+        sender_id=row.sender_id,
+        sender_type=row.sender_type,  # type: ignore[arg-type]
+        message=row.body,
+        attachments=row.attachments or [],
+        timestamp=row.created_at,
+        is_read=row.seq <= recipient_read,
+        client_id=row.client_id,
+    )
+
+
+def message_events(outbox: Outbox, outcome: Outcome, message: MessageOut) -> None:
+    """The message to both sides; a read receipt when writing read the counterpart's messages; a badge."""
+    row, chat = outcome.row, outcome.chat
+    assert row is not None and chat is not None
+    recipient = chat.owner_id if row.sender_type == "renter" else chat.renter_id
+    outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message.model_dump(mode="json")})
+    if outcome.read_others:
+        outbox.add([recipient], {"type": "read", "chat_id": chat.id, "reader_id": row.sender_id, "up_to_seq": row.seq})
+    outbox.badge(recipient)

@@ -1,0 +1,194 @@
+"""The send batcher on a real database: one transaction for many sends, each send with its own outcome.
+
+The app under `client` creates the users and chats; each test drives its own
+`Sender` on the same database (as a second server process would), so that it
+knows which sends shared a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from errors import Forbidden, NotFound
+from persistence import messages
+from persistence.engine import make_engine, make_sessionmaker
+from persistence.models import Chat
+from persistence.sends import Draft
+from persistence.types import utcnow
+from realtime.fanout import Fanout
+from realtime.mailbox import Mailbox
+from realtime.outbox import user_channel
+from realtime.sending import Sender, Sent
+from settings import Settings
+from tests.conftest import MYSQL_URL, MakeProperty, Register, bearer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def sender(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[tuple[Sender, Fanout]]:
+    engine = make_engine(settings.database_url)
+    fanout = Fanout("memory://")
+    await fanout.connect()
+    batcher = Sender(engine, fanout)
+    batcher.start()
+    try:
+        yield batcher, fanout
+    finally:
+        await batcher.stop()
+        await fanout.disconnect()
+        await engine.dispose()
+
+
+async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str) -> str:
+    body = {"property_id": property_id, "initial_message": "Hello"}
+    r = await client.post("/api/chats/initiate", json=body, headers=bearer(renter["token"]))
+    assert r.status_code == 200, r.text
+    return r.json()["chat_id"]  # type: ignore[no-any-return]
+
+
+async def history(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str) -> list[dict[str, Any]]:
+    r = await client.get(f"/api/chats/{chat_id}/messages", params={"limit": 100}, headers=bearer(user["token"]))
+    assert r.status_code == 200, r.text
+    return r.json()["messages"]  # type: ignore[no-any-return]
+
+
+async def messages_heard(mailbox: Mailbox, count: int) -> list[int]:
+    """The seqs of the next `count` message events, then a check that no more arrive."""
+    seqs: list[int] = []
+    async with asyncio.timeout(5):
+        while len(seqs) < count:
+            event = await mailbox.get()
+            if event["type"] == "message":
+                seqs.append(event["message"]["seq"])
+    await asyncio.sleep(0.2)
+    while len(mailbox):
+        event = await mailbox.get()
+        assert event["type"] != "message", f"a message event too many: {event}"
+    return seqs
+
+
+async def test_one_batch_stores_the_good_sends_and_refuses_the_bad_ones_alone(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, sender: tuple[Sender, Fanout]
+) -> None:
+    owner = await register(user_type="owner")
+    renter, stranger = await register(), await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))
+    blocked = await open_chat(client, renter, await make_property(owner))
+    assert (await client.post(f"/api/chats/{blocked}/block", headers=bearer(owner["token"]))).status_code == 200
+    body = {"message": "first", "client_id": "dup"}
+    first = await client.post(f"/api/chats/{chat_id}/messages", json=body, headers=bearer(renter["token"]))
+    assert first.status_code == 201, first.text
+    batcher, fanout = sender
+    me, them, other = renter["user_id"], owner["user_id"], stranger["user_id"]
+    drafts = [
+        Draft(me, chat_id, "good one", [], "g-1"),
+        Draft(me, chat_id, "first", [], "dup"),  # a retry of a send stored earlier
+        Draft(me, blocked, "let me in", [], "b-1"),
+        Draft(other, chat_id, "hello?", [], "s-1"),
+        Draft(me, "no-such-chat", "anyone?", [], "n-1"),
+        Draft(me, chat_id, "twice", [], "g-2"),
+        Draft(me, chat_id, "twice", [], "g-2"),  # the retry lands in the same batch as its first copy
+        Draft(them, chat_id, "reply", [{"url": "/uploads/plan.pdf", "name": "plan.pdf"}], "o-1"),
+    ]
+    async with fanout.subscribe(user_channel(them), maxsize=100) as heard:
+        before = batcher.batches
+        outcomes = await asyncio.gather(*(batcher.send(draft) for draft in drafts), return_exceptions=True)
+        assert batcher.batches == before + 1, "the sends did not share one transaction"
+        good, dup, refused_blocked, refused_stranger, unknown, twice, twice_again, reply = outcomes
+        assert isinstance(good, Sent) and good.message.seq == 3 and not good.duplicate
+        assert isinstance(dup, Sent) and dup.duplicate
+        assert dup.message.message_id == first.json()["message_id"] and dup.message.seq == 2
+        assert isinstance(refused_blocked, Forbidden) and refused_blocked.detail == "This chat is blocked"
+        assert isinstance(refused_stranger, Forbidden) and isinstance(unknown, NotFound)
+        assert isinstance(twice, Sent) and isinstance(twice_again, Sent) and twice_again.duplicate
+        assert twice.message.seq == 4 and twice_again.message.message_id == twice.message.message_id
+        assert isinstance(reply, Sent) and reply.message.seq == 5 and reply.message.sender_type == "owner"
+        assert await messages_heard(heard, 3) == [3, 4, 5]  # stored ones only, each once
+    stored = await history(client, owner, chat_id)
+    assert [(m["seq"], m["client_id"]) for m in stored] == [(1, None), (2, "dup"), (3, "g-1"), (4, "g-2"), (5, "o-1")]
+    assert stored[4]["attachments"] == [{"url": "/uploads/plan.pdf", "name": "plan.pdf"}]
+    assert [m["seq"] for m in await history(client, owner, blocked)] == [1]
+    chat = (await client.get(f"/api/chats/{chat_id}", headers=bearer(owner["token"]))).json()
+    assert chat["unread_count"] == 0  # writing seq 5 read the chat for the owner
+
+
+@pytest.mark.parametrize("copy_in", ["same chat", "other chat"])
+async def test_a_send_racing_its_own_copy_gets_that_copy_and_its_batch_is_still_stored(
+    client: httpx.AsyncClient,
+    register: Register,
+    make_property: MakeProperty,
+    settings: Settings,
+    sender: tuple[Sender, Fanout],
+    copy_in: str,
+) -> None:
+    owner = await register(user_type="owner")
+    renter = await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))
+    copy_chat = chat_id if copy_in == "same chat" else await open_chat(client, renter, await make_property(owner))
+    batcher, _ = sender
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def copy_in_another_process() -> str:
+        """Store the copy and keep its transaction (and locks) open until told to commit."""
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine).begin() as session:
+                chat = await session.get(Chat, copy_chat)
+                assert chat is not None
+                stored = await messages.store_message(session, chat, renter["user_id"], "race", [], "r-1", utcnow())
+                holding.set()
+                await release.wait()
+            return stored.message.id
+        finally:
+            await engine.dispose()
+
+    other = asyncio.create_task(copy_in_another_process())
+    await holding.wait()
+    before = batcher.batches
+    drafts = [
+        Draft(renter["user_id"], chat_id, "race", [], "r-1"),
+        Draft(renter["user_id"], chat_id, "next", [], "r-2"),
+        Draft(owner["user_id"], chat_id, "reply", [], "o-1"),
+    ]
+    sends = asyncio.gather(*(batcher.send(draft) for draft in drafts))
+    # Same chat: the batch waits for the chat's row lock, then finds the copy. Other chat: it finds no
+    # copy, and its INSERT waits for the copy's unique key.
+    await waiting_for(settings, "SELECT chats.id%FOR UPDATE" if copy_in == "same chat" else "INSERT INTO messages%")
+    release.set()
+    copy_id = await other
+    racing, following, reply = await sends
+    assert racing.duplicate and racing.message.message_id == copy_id
+    first_free = 3 if copy_in == "same chat" else 2
+    assert sorted([following.message.seq, reply.message.seq]) == [first_free, first_free + 1]
+    stored = await history(client, owner, chat_id)
+    assert [m["seq"] for m in stored] == list(range(1, first_free + 2))
+    assert [m["client_id"] for m in stored[first_free - 1 :]] in (["r-2", "o-1"], ["o-1", "r-2"])
+    # MariaDB, other chat: the INSERT hit the copy once it committed, so the batch was rolled back and
+    # its sends stored one at a time. Everywhere else the batch saw the committed copy and went through
+    # whole (SQLite's BEGIN IMMEDIATE waits for the other transaction to commit).
+    assert batcher.batches - before == (3 if MYSQL_URL and copy_in == "other chat" else 1)
+
+
+async def waiting_for(settings: Settings, statement: str) -> None:
+    """Wait until the batch's statement waits for a lock (MariaDB); on SQLite give the batch time to queue."""
+    if not MYSQL_URL:
+        await asyncio.sleep(0.3)
+        return
+    engine = make_engine(settings.database_url)
+    query = text("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE :waiting")
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                async with engine.connect() as connection:
+                    if (await connection.execute(query, {"waiting": statement})).scalar():
+                        return
+                await asyncio.sleep(0.02)
+    finally:
+        await engine.dispose()
