@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errors import BadRequest, Forbidden, NotFound
-from persistence.models import Chat, Contact, Property, User
+from persistence.models import Chat, Contact, Notification, Property, User
 from persistence.types import quiet_update
 from persistence.users import effective_tier
 
@@ -184,6 +184,16 @@ async def unread_total(session: AsyncSession, user_id: str) -> int:
         )
     )
     return int(total or 0)
+
+
+async def badge_counts(session: AsyncSession, user_id: str) -> tuple[int, int]:
+    """(unread messages, unread notifications) in one round trip: what every socket's `badge` recounts."""
+    messages = select(func.coalesce(func.sum(unread_expression(user_id)), 0)).where(
+        member_of(user_id), Chat.status.in_(READABLE_STATUSES)
+    )
+    notes = select(func.count()).select_from(Notification).where(Notification.user_id == user_id, ~Notification.is_read)
+    row = (await session.execute(select(messages.scalar_subquery(), notes.scalar_subquery()))).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 @dataclass(frozen=True)

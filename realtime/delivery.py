@@ -24,7 +24,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from http_api.schemas.chats import MessageOut
-from persistence import chats, messages, notifications
+from persistence import chats, messages, users
 from persistence.models import Chat
 from realtime.mailbox import RESYNC_TYPE
 from resources import Resources
@@ -149,8 +149,13 @@ class Delivery:
         await self.send({"type": "synced"})
 
     async def resync(self) -> None:
-        """After a fan-out outage: send what was missed in every chat, then the fresh counts."""
+        """After events were lost: send what was missed in every chat, then the fresh counts.
+
+        A logout during the outage may have lost its `_revoked` event too, so the token is checked again.
+        """
         async with self.res.read() as session:
+            if await users.user_for_token(session, self.user_id, self.jti) is None:
+                raise Revoked()
             states = await chats.chat_states(session, self.user_id)
         for chat_id, last_seq, _ in states:
             if last_seq > self.sent_seq.get(chat_id, 0):
@@ -168,4 +173,4 @@ class Delivery:
 
 async def unread_counts(res: Resources, user_id: str) -> tuple[int, int]:
     async with res.read() as session:
-        return await chats.unread_total(session, user_id), await notifications.unread_count(session, user_id)
+        return await chats.badge_counts(session, user_id)

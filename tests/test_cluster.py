@@ -23,6 +23,7 @@ from tests.live import (
     Server,
     call,
     chat_between,
+    closed_with,
     message_at,
     next_frame,
     open_socket,
@@ -170,6 +171,26 @@ async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
             assert seqs == [3, 4, 5, 6, 7]
             await renter_ws.send(send_frame(chat_id, "after", "r-9"))
             assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
+    finally:
+        first.stop()
+        second.stop()
+
+
+async def test_a_logout_lost_in_a_redis_outage_still_closes_the_socket(
+    tmp_path: Path, private_redis: RedisServer
+) -> None:
+    database = database_for(tmp_path)
+    env = server_env(database, private_redis.url, tmp_path / "uploads")
+    first, second = Server(env).start(), Server(env).start()
+    try:
+        _, renter, _ = await chat_between(first, database)
+        async with await open_socket(first, renter["token"]) as ws:
+            await drain_hello(ws)
+            private_redis.stop()
+            r = await call(second, "POST", "/api/auth/logout", renter["token"])  # its event cannot reach `first`
+            assert r.status_code == 200, r.text
+            await private_redis.start()
+            assert await closed_with(ws, timeout=30) == 4401  # the resync after the outage checks the token
     finally:
         first.stop()
         second.stop()

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from realtime.fanout import PUBLISH_TIMEOUT_SECONDS, Fanout
 from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed, Overflowed
+from realtime.publisher import MAX_QUEUED_EVENTS
 from settings import Settings
 from tests.conftest import REDIS_URL, serving
 from tests.live import RedisServer
@@ -160,6 +161,25 @@ async def test_two_processes_deliver_to_each_other(channel: str) -> None:
         await two.publish(channel, {"type": "test", "n": 2})
         assert await receive(at_one, 2) == [1, 2]
         assert await receive(at_two, 2) == [1, 2]
+
+
+@pytest.mark.redis
+async def test_an_event_that_finds_the_publish_queue_full_is_dropped_and_its_channel_resyncs(channel: str) -> None:
+    async with AsyncExitStack() as stack:
+        one, two = Fanout(REDIS_URL), Fanout(REDIS_URL)
+        for hub in (one, two):
+            await hub.connect()
+            stack.push_async_callback(hub.disconnect)
+        at_two = await stack.enter_async_context(two.subscribe(channel))
+        assert one.publisher is not None
+        for n in range(MAX_QUEUED_EVENTS):  # publishing never yields, so the queue is not drained meanwhile
+            await one.publish(channel + ":filler", {"type": "test", "n": n})
+        await one.publish(channel, {"type": "test", "n": -1})
+        assert one.publisher.dropped == 1
+        await one.flushed()
+        await one.publish(channel, {"type": "test", "n": 1})
+        events = [await asyncio.wait_for(at_two.get(), DELIVERY_SECONDS) for _ in range(2)]
+        assert events == [{"type": RESYNC_TYPE}, {"type": "test", "n": 1}]  # the hint came, the dropped event never
 
 
 async def test_unread_mailbox_overflows_while_the_others_get_everything_in_order(fanout: Fanout, channel: str) -> None:
