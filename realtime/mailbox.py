@@ -10,10 +10,11 @@ client recovers everything with `sync` when it reconnects, so handing out a
 stale backlog first would only delay the close and hold the memory longer.
 Nothing is ever put back: an overflowed mailbox stays overflowed.
 
-Besides published events a mailbox can receive `{"type": "_resync"}`
-(`RESYNC_TYPE`): the fan-out puts it into every mailbox after Redis came back,
-because events published during the outage were lost. The socket layer turns
-it into a prompt for the client to `sync`; it never comes from a publisher.
+A mailbox can also receive `{"type": "_resync"}` (`RESYNC_TYPE`): events
+meant for it were lost. The fan-out puts it into every mailbox after Redis
+came back, and the publisher sends it on a channel whose events it had to
+drop (realtime/publisher.py). The socket's writer then reads what it missed
+from the database (`Delivery.resync`).
 """
 
 from __future__ import annotations
