@@ -43,6 +43,7 @@ class EndpointSpec:
     access: Access
     summary: str
     extra_responses: dict[int, str]
+    files_field: str | None = None  # a multipart body of files, read by the handler itself
 
 
 Handler = Callable[..., Awaitable[Any]]
@@ -57,6 +58,7 @@ def endpoint(
     access: Access = "user",
     body_in_query: bool = False,
     responses: dict[int, str] | None = None,
+    files_field: str | None = None,
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wrap `handler(request, *, auth?, body?, query?)` as a Starlette endpoint.
 
@@ -85,7 +87,7 @@ def endpoint(
         run.__name__ = handler.__name__
         run.__doc__ = handler.__doc__
         run.__api__ = EndpointSpec(  # type: ignore[attr-defined]
-            body, query, response, status_code, access, doc, responses or {}
+            body, query, response, status_code, access, doc, responses or {}, files_field
         )
         return run
 

@@ -74,6 +74,10 @@ def operation(path: str, spec: EndpointSpec, refs: dict[Any, Any], defs: dict[st
             "required": True,
             "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
         }
+    if spec.files_field is not None:
+        files = {"type": "array", "items": {"type": "string", "format": "binary"}}
+        form = {"type": "object", "properties": {spec.files_field: files}, "required": [spec.files_field]}
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": form}}}
     op["responses"] = {str(spec.status_code): {"description": "Success", **content(spec, refs, defs)}}
     if spec.body is not None or spec.query is not None:
         op["responses"]["422"] = error_response("Validation error", VALIDATION_ERROR)

@@ -158,7 +158,11 @@ async def delete(request: Request, *, auth: Auth) -> MessageOut:
     return MessageOut(message="Property deleted")
 
 
-@endpoint(response=ImageUrls, responses={403: "Not the owner", 404: "", 413: "A file over 10 MB", 415: "Not an image"})
+@endpoint(
+    response=ImageUrls,
+    files_field="files",
+    responses={403: "Not the owner", 404: "", 413: "A file over 10 MB", 415: "Not an image", 422: "None, or too many"},
+)
 async def upload_images(request: Request, *, auth: Auth) -> ImageUrls:
     """Add photos (multipart `files`: JPEG, PNG or WebP, 10 MB each) to the caller's property."""
     res, property_id = resources(request), request.path_params["property_id"]

@@ -49,6 +49,12 @@ async def test_openapi_documents_every_route_from_the_models(client: httpx.Async
         ("/api/auth/me", "get"),
         ("/api/users/me", "put"),
         ("/api/realtime/ticket", "post"),
+        ("/api/properties/create", "post"),
+        ("/api/properties/search", "get"),
+        ("/api/properties/{property_id}", "put"),
+        ("/api/properties/{property_id}/upload-images", "post"),
+        ("/api/shortlists", "post"),
+        ("/api/renters/search", "get"),
     }
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert expected <= documented
@@ -59,6 +65,10 @@ async def test_openapi_documents_every_route_from_the_models(client: httpx.Async
     assert schema["additionalProperties"] is False
     assert set(register["responses"]) >= {"201", "400", "422"}
     assert doc["paths"]["/api/auth/me"]["get"]["security"] == [{"bearer": []}]
+    upload = doc["paths"]["/api/properties/{property_id}/upload-images"]["post"]["requestBody"]["content"]
+    assert upload["multipart/form-data"]["schema"]["required"] == ["files"]
+    search_params = {p["name"] for p in doc["paths"]["/api/properties/search"]["get"]["parameters"]}
+    assert {"city", "q", "lat", "lng", "radius_km", "sort_by", "page", "limit"} <= search_params
     user_out = doc["components"]["schemas"]["UserOut"]["properties"]
     assert "password_hash" not in user_out and "is_admin" in user_out
 
