@@ -62,6 +62,8 @@ async def test_a_renter_cannot_list_and_nothing_is_stored(client: httpx.AsyncCli
         {"location": {"city": "Pune", "latitude": 18.5}},
         {"location": {"city": "Pune", "latitude": 95, "longitude": 73}},
         {"location": {"city": "Pune", "pincode": "12"}},
+        {"location": {"city": "Pune'; DROP TABLE properties; --"}},
+        {"location": {"city": "Pune", "locality": '{"$ne": 1}'}},
         {"details": {"bathrooms": -2}},
         {"is_verified": True},
         {"analytics": {"total_views": 1000}},

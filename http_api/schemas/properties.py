@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from http_api.schemas.common import Input, Output, PageQuery, QueryInput, Url
 from http_api.schemas.users import BhkType, Furnishing, PropertyType, ShortText
@@ -21,7 +22,28 @@ Rent = Annotated[Decimal, Field(gt=0, le=MAX_RENT, max_digits=12, decimal_places
 Charge = Annotated[Decimal, Field(ge=0, le=MAX_DEPOSIT, max_digits=12, decimal_places=2)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=200)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+# Place names and search words are plain text: quotes, wildcards, braces, operators
+# and backslashes have no place in them, so they are refused (422) rather than
+# passed on to LIKE, the full-text parser or a JSON path.
+CITY_NAME = re.compile(r"^[^\W\d_]+(?:[ .\-]+[^\W\d_]+)*\.?$")
+PLAIN_TEXT = re.compile(r"^(?:[^\W_]|[\s.,\-/&#()])*$")
+
+
+def city_name(value: str) -> str:
+    if not CITY_NAME.match(value):
+        raise ValueError("a city name holds only letters, spaces, dots and hyphens")
+    return value
+
+
+def plain_text(value: str) -> str:
+    if not PLAIN_TEXT.match(value):
+        raise ValueError("only letters, digits, spaces and . , - / & # ( ) are allowed")
+    return value
+
+
+City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100), AfterValidator(city_name)]
+Locality = Annotated[str, StringConstraints(strip_whitespace=True, max_length=150), AfterValidator(plain_text)]
+Words = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(plain_text)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
@@ -38,7 +60,7 @@ class LocationPatch(Input):
     pincode: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{5}$")] | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    locality: Annotated[str, StringConstraints(strip_whitespace=True, max_length=150)] | None = None
+    locality: Locality | None = None
     landmarks: list[ShortText] | None = Field(default=None, max_length=20)
 
     @model_validator(mode="after")
@@ -222,16 +244,16 @@ class Blankless(QueryInput):
 
 class SearchQuery(Blankless, PageQuery):
     city: City | None = None
-    location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=150)] | None = Field(
-        default=None, description="locality, matched from its start"
-    )
+    location: Locality | None = Field(default=None, description="locality, matched from its start")
     min_price: Charge | None = None
     max_price: Charge | None = None
     bhk_type: BhkType | None = None
     property_type: PropertyType | None = None
     furnishing: Furnishing | None = None
     verified_only: bool = False
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(plain_text)] | None = (
+        None
+    )
     lat: Latitude | None = None
     lng: Longitude | None = None
     radius_km: float | None = Field(default=None, gt=0, le=100)
