@@ -25,6 +25,7 @@ from http_api.properties import PROPERTY_IMAGES_URL
 from persistence.engine import create_schema, make_engine, make_read_sessionmaker, make_sessionmaker
 from realtime import socket
 from realtime.actions import announce_presence
+from realtime.badges import BadgeCounter
 from realtime.fanout import Fanout
 from realtime.presence import Presence, presence_client
 from realtime.sending import Sender
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> Starlette:
         presence_redis = presence_client(settings.broadcast_url)
         presence = Presence(presence_redis)
         sends = Sender(engine, fanout)
+        badges = BadgeCounter(engine)
         try:
             await create_schema(engine)
             await fanout.connect()
@@ -57,13 +59,16 @@ def create_app(settings: Settings) -> Starlette:
                 presence,
                 make_read_sessionmaker(engine),
                 sends,
+                badges,
             )
             presence.announce = partial(announce_presence, res)
             await presence.start()
             sends.start()
+            badges.start()
             yield {"resources": res}
         finally:
             await sends.stop()
+            await badges.stop()
             await presence.stop()
             await fanout.disconnect()
             if presence_redis is not None:

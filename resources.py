@@ -15,6 +15,7 @@ from realtime.presence import Presence
 from settings import Settings
 
 if TYPE_CHECKING:
+    from realtime.badges import BadgeCounter
     from realtime.sending import Sender  # it publishes through realtime/outbox.py, which needs this module
 
 
@@ -28,6 +29,7 @@ class Resources:
     presence: Presence
     read: async_sessionmaker[AsyncSession]  # reads only: `async with res.read() as session`
     sends: Sender  # every message send, batched: `actions.send_message`
+    badges: BadgeCounter  # every socket's badge recount, batched
     # The mock until a real provider (air quality, maps, places) is configured.
     lifestyle: LifestyleProvider = field(default_factory=MockLifestyleProvider)
 

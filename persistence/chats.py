@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, Table, case, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from errors import BadRequest, Forbidden, NotFound
 from persistence.models import Chat, Contact, Notification, Property, User
@@ -22,6 +23,8 @@ from persistence.users import effective_tier
 FREE_CONTACT_LIMIT = 5
 CONTACT_LIMIT_REACHED = "Contact limit reached. Upgrade to premium."
 READABLE_STATUSES = ("active", "archived")
+chats_table = cast(Table, Chat.__table__)
+notifications_table = cast(Table, Notification.__table__)
 
 
 @dataclass(frozen=True)
@@ -186,16 +189,6 @@ async def unread_total(session: AsyncSession, user_id: str) -> int:
     return int(total or 0)
 
 
-async def badge_counts(session: AsyncSession, user_id: str) -> tuple[int, int]:
-    """(unread messages, unread notifications) in one round trip: what every socket's `badge` recounts."""
-    messages = select(func.coalesce(func.sum(unread_expression(user_id)), 0)).where(
-        member_of(user_id), Chat.status.in_(READABLE_STATUSES)
-    )
-    notes = select(func.count()).select_from(Notification).where(Notification.user_id == user_id, ~Notification.is_read)
-    row = (await session.execute(select(messages.scalar_subquery(), notes.scalar_subquery()))).one()
-    return int(row[0] or 0), int(row[1] or 0)
-
-
 @dataclass(frozen=True)
 class Listed:
     chat: Chat
@@ -240,3 +233,25 @@ async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:
     """Everyone the user shares a chat with: who hears about the user's presence."""
     counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
     return list(await session.scalars(select(counterpart).where(member_of(user_id)).distinct()))
+
+
+async def badge_counts_many(conn: AsyncConnection, user_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(unread messages, unread notifications) of each user, in two statements: what every `badge` recounts.
+
+    Core, no ORM: the badge counter (realtime/badges.py) runs it for every socket due at the time.
+
+    The same sums as `unread_expression` over `member_of`: a chat counts for its renter with the
+    renter's read seq and for its owner with the owner's.
+    """
+    c, n = chats_table.c, notifications_table.c
+    readable = c.status.in_(READABLE_STATUSES)
+    as_renter = select(c.renter_id.label("user_id"), (c.last_seq - c.renter_read_seq).label("unread")).where(
+        c.renter_id.in_(user_ids), readable
+    )
+    as_owner = select(c.owner_id, c.last_seq - c.owner_read_seq).where(c.owner_id.in_(user_ids), readable)
+    both = union_all(as_renter, as_owner).subquery()
+    messages = select(both.c.user_id, func.sum(both.c.unread)).group_by(both.c.user_id)
+    notes = select(n.user_id, func.count()).where(n.user_id.in_(user_ids), ~n.is_read).group_by(n.user_id)
+    unread_messages = {user_id: int(total or 0) for user_id, total in await conn.execute(messages)}
+    unread_notes = {user_id: int(total) for user_id, total in await conn.execute(notes)}
+    return {user_id: (unread_messages.get(user_id, 0), unread_notes.get(user_id, 0)) for user_id in user_ids}

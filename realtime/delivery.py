@@ -165,12 +165,7 @@ class Delivery:
 
     async def badge(self) -> None:
         self.badge_due, self.badge_at = False, time.monotonic()
-        counts = await unread_counts(self.res, self.user_id)
+        counts = await self.res.badges.count(self.user_id)
         if counts != self.last_badge:
             self.last_badge = counts
             await self.send({"type": "badge", "unread_messages": counts[0], "unread_notifications": counts[1]})
-
-
-async def unread_counts(res: Resources, user_id: str) -> tuple[int, int]:
-    async with res.read() as session:
-        return await chats.badge_counts(session, user_id)

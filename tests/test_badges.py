@@ -1,0 +1,86 @@
+"""The badge counter on a real database: many users' recounts in one query, each with its own totals.
+
+The app under `client` creates the users, chats and notifications; each test
+drives its own `BadgeCounter` on the same database, so that it knows which
+recounts shared a query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from persistence.engine import make_engine
+from realtime.badges import BadgeCounter
+from settings import Settings
+from tests.conftest import MakeProperty, Register, bearer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def counter(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[BadgeCounter]:
+    engine = make_engine(settings.database_url)
+    badges = BadgeCounter(engine)
+    badges.start()
+    try:
+        yield badges
+    finally:
+        await badges.stop()
+        await engine.dispose()
+
+
+async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str) -> str:
+    body = {"property_id": property_id, "initial_message": "Hello"}
+    r = await client.post("/api/chats/initiate", json=body, headers=bearer(renter["token"]))
+    assert r.status_code == 200, r.text
+    return r.json()["chat_id"]  # type: ignore[no-any-return]
+
+
+async def say(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, text: str) -> None:
+    r = await client.post(f"/api/chats/{chat_id}/messages", json={"message": text}, headers=bearer(user["token"]))
+    assert r.status_code == 201, r.text
+
+
+async def test_concurrent_recounts_share_one_query_and_each_user_gets_their_own_totals(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, counter: BadgeCounter
+) -> None:
+    owner = await register(user_type="owner")
+    both = await register(user_type="both")
+    renter, quiet = await register(), await register()
+    first = await open_chat(client, renter, await make_property(owner))  # notifies the owner
+    await say(client, owner, first, "hi")
+    await say(client, owner, first, "still there?")  # renter: 2 unread here
+    second = await open_chat(client, both, await make_property(owner))  # notifies the owner
+    await say(client, owner, second, "yes")  # both, as renter: 1 unread
+    third = await open_chat(client, renter, await make_property(both))  # notifies both
+    await say(client, renter, third, "and another")  # both, as owner: 2 unread; renter read the chat
+    blocked = await open_chat(client, renter, await make_property(owner))  # notifies the owner
+    await say(client, owner, blocked, "gone")
+    r = await client.post(f"/api/chats/{blocked}/block", headers=bearer(renter["token"]))
+    assert r.status_code == 200, r.text  # a blocked chat's unread messages no longer count
+    users = [renter, owner, both, quiet]
+    before = counter.queries
+    counts = await asyncio.gather(*(counter.count(user["user_id"]) for user in users + [renter]))
+    assert counter.queries - before <= 2, "the recounts did not share a query"
+    assert counts == [(2, 0), (0, 3), (3, 1), (0, 0), (2, 0)]
+    # The same totals as REST's two counts.
+    for user, (messages, notes) in zip(users, counts, strict=False):
+        r = await client.get("/api/chats/unread-count", headers=bearer(user["token"]))
+        assert r.status_code == 200 and r.json()["unread_count"] == messages, r.text
+        r = await client.get("/api/notifications/unread-count", headers=bearer(user["token"]))
+        assert r.status_code == 200 and r.json()["unread_count"] == notes, r.text
+
+async def test_a_recount_asked_for_after_a_change_sees_it(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, counter: BadgeCounter
+) -> None:
+    owner = await register(user_type="owner")
+    renter = await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))
+    assert await counter.count(renter["user_id"]) == (0, 0)
+    await say(client, owner, chat_id, "news")
+    assert await counter.count(renter["user_id"]) == (1, 0)
