@@ -2,6 +2,7 @@
 
     python bench/fanout.py            # full run
     python bench/fanout.py --quick    # about three minutes
+    python bench/fanout.py --memory-only --idle 5000   # memory per idle socket alone
 
 Starts two Homer processes (MariaDB + Redis) and two relay processes
 (`bench/relay_app.py`, Redis only), puts 100 renter-owner pairs across the two
@@ -282,20 +283,25 @@ async def close_system(system: System) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter windows, 500 idle sockets, 100 long-chat sends")
+    parser.add_argument("--idle", type=int, help="idle sockets to open (default 5,000; 500 with --quick)")
+    parser.add_argument("--memory-only", action="store_true", help="measure memory per idle socket, nothing else")
     return parser.parse_args(argv)
 
 
-async def measure(quick: bool, servers: list[Server], relay_ports: list[int], relay_pids: list[int]) -> dict[str, Any]:
+async def measure(
+    args: argparse.Namespace, servers: list[Server], relay_ports: list[int], relay_pids: list[int]
+) -> dict[str, Any]:
+    quick = args.quick
     seconds = 3.0 if quick else 10.0
     rates = [100, 250, 500]
     steps = [500, 1000, 2000, 3000] if quick else [500, 1000, 1500, 2000, 2500, 3000]
     steps = [rate for rate in steps if rate <= MAX_SOCKET_RATE * 2 * PAIRS]
-    idle = 500 if quick else 5000
-    results: dict[str, Any] = {}
+    idle = args.idle or (500 if quick else 5000)
+    results: dict[str, Any] = {"idle": idle}
     print(f"setting up {PAIRS} pairs on each system")
     homer = await homer_system(servers, await homer_pairs(servers, PAIRS))
     relay = await relay_system(relay_ports, relay_pids)
-    for system in (relay, homer):
+    for system in () if args.memory_only else (relay, homer):
         print(f"{system.name}: latency")
         results[system.name, "latency"] = await latencies(system, rates, seconds)
         print(f"{system.name}: zero-loss search")
@@ -304,9 +310,11 @@ async def measure(quick: bool, servers: list[Server], relay_ports: list[int], re
         await close_system(system)
         print(f"{system.name}: idle sockets")
         results[system.name, "idle_kb"] = await idle_memory(system, idle)
+    if args.memory_only:
+        return results
     print("homer: long chat against short chat")
     results["long_short"] = await send_cost(servers, 100 if quick else 300)
-    results["rates"], results["idle"] = rates, idle
+    results["rates"] = rates
     return results
 
 
@@ -316,6 +324,13 @@ def ratio(value: float, base: float) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
+
+
+def report_memory(results: dict[str, Any]) -> None:
+    homer_kb, relay_kb = results["homer", "idle_kb"], results["relay", "idle_kb"]
+    print(f"\nidle socket ({results['idle']} open): relay {relay_kb:.1f} KB, homer {homer_kb:.1f} KB", end="")
+    print(f" ({ratio(homer_kb, relay_kb)})")
+    print(f"  memory per idle socket under {TARGET_IDLE_KB:g} KB: {verdict(homer_kb < TARGET_IDLE_KB)}")
 
 
 def report(results: dict[str, Any]) -> None:
@@ -361,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                 servers.append(Server(env).start(timeout=60))  # one after the other: the first creates the schema
             ports = [free_port(), free_port()]
             relays = [start_relay(port) for port in ports]
-            results = asyncio.run(measure(args.quick, servers, ports, [relay.pid for relay in relays]))
+            results = asyncio.run(measure(args, servers, ports, [relay.pid for relay in relays]))
         finally:
             for server in servers:
                 server.stop()
@@ -372,7 +387,10 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     relay.kill()
                     relay.wait()
-    report(results)
+    if args.memory_only:
+        report_memory(results)
+    else:
+        report(results)
     return 0
 
 
