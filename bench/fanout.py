@@ -271,6 +271,7 @@ async def idle_memory(system: System, count: int) -> float:
 
 
 async def close_system(system: System) -> None:
+    await asyncio.sleep(0)  # readers that never ran (--memory-only) must start before they are cancelled
     for task in system.readers:
         task.cancel()
     await asyncio.gather(*system.readers, return_exceptions=True)

@@ -41,7 +41,7 @@ class Revoked(Exception):
     """The socket's token was logged out (or its user deactivated): close with 4401."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     res: Resources
     websocket: WebSocket

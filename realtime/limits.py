@@ -15,7 +15,7 @@ FLOOD_REFUSALS = 40
 FLOOD_WINDOW = 10.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Bucket:
     rate: float
     tokens: float = -1.0
@@ -33,7 +33,7 @@ class Bucket:
         return False
 
 
-@dataclass
+@dataclass(slots=True)
 class Limits:
     buckets: dict[str, Bucket] = field(
         default_factory=lambda: {

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 RESYNC_TYPE = "_resync"
@@ -45,18 +46,24 @@ class Overflowed(MailboxClosed):
 class Mailbox:
     """Events of one channel for one subscriber, in publish order, at most `maxsize` waiting.
 
-    Events are shared between the mailboxes of a channel: treat them as read-only.
+    Events are shared between the mailboxes of a channel: treat them as read-only. One consumer
+    calls `get()`. A socket's mailbox is part of every idle socket's cost, so it holds no more
+    than its events, one future while its consumer waits, and the optional `on_close` callback.
     """
+
+    __slots__ = ("channel", "maxsize", "on_close", "_events", "_waiter", "_end", "_closed")
 
     def __init__(self, channel: str, maxsize: int) -> None:
         if maxsize < 1:
             raise ValueError("a mailbox holds at least one event")
         self.channel = channel
         self.maxsize = maxsize
+        # Called once when the mailbox closes: for an owner that must act while it is not waiting in get().
+        self.on_close: Callable[[], None] | None = None
         self._events: deque[dict[str, Any]] = deque()
-        self._changed = asyncio.Event()
-        self._ended = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self._end: type[MailboxClosed] | None = None
+        self._closed: asyncio.Future[None] | None = None  # made by the first wait_closed()
 
     @property
     def overflowed(self) -> bool:
@@ -77,12 +84,19 @@ class Mailbox:
                 raise self._end(self.channel)
             if self._events:
                 return self._events.popleft()
-            self._changed.clear()
-            await self._changed.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
     async def wait_closed(self) -> None:
-        """Return once the mailbox is closed, for a watcher that must act while the writer is stuck in a send."""
-        await self._ended.wait()
+        """Return once the mailbox is closed."""
+        if self._end is not None:
+            return
+        if self._closed is None:
+            self._closed = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._closed)
 
     def deliver(self, event: dict[str, Any]) -> None:
         """Queue an event without ever waiting: the fan-out's pump calls this, and an owner may too."""
@@ -92,12 +106,19 @@ class Mailbox:
             self.close(Overflowed)
             return
         self._events.append(event)
-        self._changed.set()
+        self._wake()
 
     def close(self, reason: type[MailboxClosed] = MailboxClosed) -> None:
         if self._end is not None:
             return
         self._end = reason
         self._events.clear()
-        self._changed.set()
-        self._ended.set()
+        self._wake()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+        if self.on_close is not None:
+            self.on_close()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)

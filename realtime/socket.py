@@ -1,12 +1,15 @@
 """`/ws`: one WebSocket per browser tab (REALTIME.md).
 
-A connection is four tasks that stop together: the reader (client frames as
-they arrive: size, shape and rate limits), the worker (each accepted frame's
-effect, in order), the writer (`Delivery`, everything sent to the client) and
-a watchdog (token expiry, and a mailbox that overflowed while the writer was
-stuck in a send). Rate limits count frames when they arrive, not when the
-worker gets to them, so a slow database never turns a burst into a trickle
-that passes. No task holds a database session between frames.
+A connection is at most three tasks that stop together: the reader (client
+frames as they arrive: size, shape and rate limits), the writer (`Delivery`,
+everything sent to the client) and, from the first frame that has an effect,
+the worker (each accepted frame's effect, in order). An idle socket is the
+bulk of a server's sockets, so it runs only the reader and the writer; token
+expiry is a timer, and a mailbox that overflows (or closes) stops the
+connection through a callback, also while the writer is stuck in a send to a
+dead client. Rate limits count frames when they arrive, not when the worker
+gets to them, so a slow database never turns a burst into a trickle that
+passes. No task holds a database session between frames.
 """
 
 from __future__ import annotations
@@ -15,17 +18,19 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from auth.tokens import Claims
 from errors import ApiError, Unauthorized
 from persistence import chats, notifications
 from persistence.types import utcnow
 from realtime import actions
-from realtime.credentials import Identity, identify, origin_allowed
+from realtime.credentials import identify, origin_allowed
 from realtime.delivery import Delivery, Revoked
 from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, parse
 from realtime.limits import Limits
@@ -57,54 +62,87 @@ async def endpoint(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_FORBIDDEN_ORIGIN, "Origin not allowed")
         return
     try:
-        identity = await identify(websocket, res)
+        # Only the claims are kept: the user's ORM object would stay in memory for the socket's lifetime.
+        claims = (await identify(websocket, res)).claims
     except Unauthorized as exc:
         await close(websocket, Close(CLOSE_UNAUTHORIZED, str(exc.detail)))
         return
-    async with res.fanout.subscribe(user_channel(identity.user.id), maxsize=res.settings.ws_backlog) as mailbox:
-        connection = Connection(res, websocket, identity, mailbox)
-        await res.presence.connected(identity.user.id)
+    async with res.fanout.subscribe(user_channel(claims.user_id), maxsize=res.settings.ws_backlog) as mailbox:
+        connection = Connection(res, websocket, claims, mailbox)
+        await res.presence.connected(claims.user_id)
         try:
             await connection.run()
         finally:
-            await res.presence.disconnected(identity.user.id)
+            await res.presence.disconnected(claims.user_id)
 
 
-@dataclass
+@dataclass(slots=True)
 class Connection:
     res: Resources
     websocket: WebSocket
-    identity: Identity
+    claims: Claims
     mailbox: Mailbox
     limits: Limits = field(default_factory=Limits)
     counterparts: dict[str, str] = field(default_factory=dict)  # chat_id -> who hears our typing
-    pending: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(MAX_PENDING_FRAMES))
+    pending: asyncio.Queue[Any] | None = None  # frames for the worker; both are made by the first such frame
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # What ended the connection: the first of its tasks to finish, or a Close from a timer or the mailbox.
+    stopped: asyncio.Future[asyncio.Task[None] | Close] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
     @property
     def user_id(self) -> str:
-        return self.identity.user.id
+        return self.claims.user_id
 
     async def run(self) -> None:
-        delivery = Delivery(self.res, self.websocket, self.user_id, self.identity.claims.jti)
+        delivery = Delivery(self.res, self.websocket, self.user_id, self.claims.jti)
         await self.hello(delivery)
-        tasks = [asyncio.create_task(work) for work in (self.read(), self.work(), self.write(delivery), self.watch())]
-        reader, writer = tasks[0], tasks[2]
+        remaining = (self.claims.expires_at - utcnow()).total_seconds()
+        expiry = asyncio.get_running_loop().call_later(
+            max(0.0, remaining), self.stop, Close(CLOSE_UNAUTHORIZED, "Token expired")
+        )
+        self.mailbox.on_close = self.mailbox_closed
+        reader, writer = self.start(self.read()), self.start(self.write(delivery))
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if writer in done and went_away(writer):
+            await self.stopped
+            if writer.done() and went_away(writer):
                 await asyncio.wait([reader], timeout=DRAIN_SECONDS)  # store what the client sent before leaving
         finally:
-            for task in tasks:
+            expiry.cancel()
+            self.mailbox.on_close = None
+            for task in self.tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            if not task.cancelled() and isinstance(task.exception(), Close):
-                await close(self.websocket, task.exception())  # type: ignore[arg-type]
-            elif went_away(task):
-                return  # the client went away mid-send: nothing to close, nothing wrong
-            elif not task.cancelled() and task.exception() is not None:
-                log.error("socket task failed", exc_info=task.exception())
-                await close(self.websocket, Close(1011, "Server error"))
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.finish(self.stopped.result())
+
+    def start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self.tasks.append(task)
+        task.add_done_callback(self.stop)
+        return task
+
+    def stop(self, outcome: asyncio.Task[None] | Close) -> None:
+        if not self.stopped.done():
+            self.stopped.set_result(outcome)
+
+    def mailbox_closed(self) -> None:
+        """The mailbox overflowed or the fan-out stopped: close now, even while the writer is stuck sending."""
+        if self.mailbox.overflowed:
+            self.stop(Close(CLOSE_TRY_AGAIN, "Too far behind; reconnect and sync"))
+        else:
+            self.stop(Close(CLOSE_RESTARTING, "Server restarting"))
+
+    async def finish(self, outcome: asyncio.Task[None] | Close) -> None:
+        if isinstance(outcome, Close):
+            await close(self.websocket, outcome)
+        elif outcome.cancelled() or went_away(outcome):
+            return  # the client went away mid-send: nothing to close, nothing wrong
+        elif isinstance(outcome.exception(), Close):
+            await close(self.websocket, outcome.exception())  # type: ignore[arg-type]
+        elif outcome.exception() is not None:
+            log.error("socket task failed", exc_info=outcome.exception())
+            await close(self.websocket, Close(1011, "Server error"))
 
     async def hello(self, delivery: Delivery) -> None:
         async with self.res.read() as session:
@@ -146,25 +184,14 @@ class Connection:
         except Revoked:
             raise Close(CLOSE_UNAUTHORIZED, "Logged out") from None
 
-    async def watch(self) -> None:
-        """Close on token expiry, or on overflow even while the writer is stuck sending to a dead client."""
-        while (remaining := (self.identity.claims.expires_at - utcnow()).total_seconds()) > 0:
-            try:
-                await asyncio.wait_for(self.mailbox.wait_closed(), remaining + 0.05)
-            except TimeoutError:
-                continue
-            if self.mailbox.overflowed:
-                raise Close(CLOSE_TRY_AGAIN, "Too far behind; reconnect and sync")
-            raise Close(CLOSE_RESTARTING, "Server restarting")
-        raise Close(CLOSE_UNAUTHORIZED, "Token expired")
-
     async def read(self) -> None:
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 # A tab that sends and closes at once still gets its message stored.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.pending.join(), DRAIN_SECONDS)
+                if self.pending is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.pending.join(), DRAIN_SECONDS)
                 return
             data = message.get("text") or message.get("bytes") or ""
             if len(data) > MAX_FRAME_BYTES:
@@ -182,6 +209,9 @@ class Connection:
         elif isinstance(frame, SyncFrame):
             self.mailbox.deliver({"type": "_sync", "chats": frame.chats})
         elif isinstance(frame, (SendFrame, ReadFrame, TypingFrame)):
+            if self.pending is None:
+                self.pending = asyncio.Queue(MAX_PENDING_FRAMES)
+                self.start(self.work(self.pending))
             try:
                 self.pending.put_nowait(frame)
             except asyncio.QueueFull:
@@ -194,16 +224,16 @@ class Connection:
         if self.limits.refused():
             raise Close(CLOSE_POLICY, "Too many refused frames")
 
-    async def work(self) -> None:
+    async def work(self, pending: asyncio.Queue[Any]) -> None:
         """Apply accepted frames one at a time, in the order the client sent them."""
         while True:
-            frame = await self.pending.get()
+            frame = await pending.get()
             try:
                 await self.dispatch(frame)
             except FrameError as exc:
                 self.refuse(exc)
             finally:
-                self.pending.task_done()
+                pending.task_done()
 
     async def dispatch(self, frame: Any) -> None:
         if isinstance(frame, SendFrame):

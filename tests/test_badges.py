@@ -75,6 +75,7 @@ async def test_concurrent_recounts_share_one_query_and_each_user_gets_their_own_
         r = await client.get("/api/notifications/unread-count", headers=bearer(user["token"]))
         assert r.status_code == 200 and r.json()["unread_count"] == notes, r.text
 
+
 async def test_a_recount_asked_for_after_a_change_sees_it(
     client: httpx.AsyncClient, register: Register, make_property: MakeProperty, counter: BadgeCounter
 ) -> None:
