@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, case, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -235,23 +235,31 @@ async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:
     return list(await session.scalars(select(counterpart).where(member_of(user_id)).distinct()))
 
 
+def _badge_statements() -> tuple[Any, Any]:
+    """Built once: a statement per badge query would be rebuilt, cache-keyed and looked up every time."""
+    c, n = chats_table.c, notifications_table.c
+    users: Any = bindparam("users", expanding=True)
+    readable = c.status.in_(READABLE_STATUSES)
+    as_renter = select(c.renter_id.label("user_id"), (c.last_seq - c.renter_read_seq).label("unread"))
+    as_owner = select(c.owner_id, c.last_seq - c.owner_read_seq)
+    both = union_all(as_renter.where(c.renter_id.in_(users), readable), as_owner.where(c.owner_id.in_(users), readable))
+    unread = both.subquery()
+    messages = select(unread.c.user_id, func.sum(unread.c.unread)).group_by(unread.c.user_id)
+    notes = select(n.user_id, func.count()).where(n.user_id.in_(users), ~n.is_read).group_by(n.user_id)
+    return messages, notes
+
+
+_BADGE_MESSAGES, _BADGE_NOTES = _badge_statements()
+
+
 async def badge_counts_many(conn: AsyncConnection, user_ids: list[str]) -> dict[str, tuple[int, int]]:
     """(unread messages, unread notifications) of each user, in two statements: what every `badge` recounts.
 
     Core, no ORM: the badge counter (realtime/badges.py) runs it for every socket due at the time.
-
     The same sums as `unread_expression` over `member_of`: a chat counts for its renter with the
     renter's read seq and for its owner with the owner's.
     """
-    c, n = chats_table.c, notifications_table.c
-    readable = c.status.in_(READABLE_STATUSES)
-    as_renter = select(c.renter_id.label("user_id"), (c.last_seq - c.renter_read_seq).label("unread")).where(
-        c.renter_id.in_(user_ids), readable
-    )
-    as_owner = select(c.owner_id, c.last_seq - c.owner_read_seq).where(c.owner_id.in_(user_ids), readable)
-    both = union_all(as_renter, as_owner).subquery()
-    messages = select(both.c.user_id, func.sum(both.c.unread)).group_by(both.c.user_id)
-    notes = select(n.user_id, func.count()).where(n.user_id.in_(user_ids), ~n.is_read).group_by(n.user_id)
-    unread_messages = {user_id: int(total or 0) for user_id, total in await conn.execute(messages)}
-    unread_notes = {user_id: int(total) for user_id, total in await conn.execute(notes)}
+    params = {"users": user_ids}
+    unread_messages = {user_id: int(total or 0) for user_id, total in await conn.execute(_BADGE_MESSAGES, params)}
+    unread_notes = {user_id: int(total) for user_id, total in await conn.execute(_BADGE_NOTES, params)}
     return {user_id: (unread_messages.get(user_id, 0), unread_notes.get(user_id, 0)) for user_id in user_ids}

@@ -192,3 +192,24 @@ async def waiting_for(settings: Settings, statement: str) -> None:
                 await asyncio.sleep(0.02)
     finally:
         await engine.dispose()
+
+
+async def test_one_batch_moves_each_of_its_chats_to_its_own_seqs(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, sender: tuple[Sender, Fanout]
+) -> None:
+    owner = await register(user_type="owner")
+    renters = [await register() for _ in range(3)]
+    chat_ids = [await open_chat(client, renter, await make_property(owner)) for renter in renters]
+    batcher, _ = sender
+    drafts = [Draft(renters[0]["user_id"], chat_ids[0], "one", [], None)]
+    drafts += [Draft(renters[1]["user_id"], chat_ids[1], f"two {n}", [], None) for n in range(2)]
+    drafts += [Draft(owner["user_id"], chat_ids[2], f"three {n}", [], None) for n in range(3)]
+    before = batcher.batches
+    await asyncio.gather(*(batcher.send(draft) for draft in drafts))
+    assert batcher.batches == before + 1, "the sends did not share one transaction"
+    for chat_id, last_seq in zip(chat_ids, (2, 3, 4), strict=True):
+        assert [m["seq"] for m in await history(client, owner, chat_id)] == list(range(1, last_seq + 1))
+    # The owner's read seq moved in the chat the owner wrote to only; each renter's in their own.
+    for user, unread in ((owner, 2 + 3), (renters[0], 0), (renters[1], 0), (renters[2], 3)):
+        r = await client.get("/api/chats/unread-count", headers=bearer(user["token"]))
+        assert r.status_code == 200 and r.json()["unread_count"] == unread, r.text
