@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,6 +45,8 @@ STOP_SECONDS = 5.0
 class Sent:
     message: MessageOut
     duplicate: bool
+    # The message as JSON, serialized once for the event and the ack: every send pays for it.
+    data: dict[str, Any]
 
 
 class Sender:
@@ -144,9 +147,10 @@ class Sender:
                 continue
             assert outcome.row is not None and outcome.chat is not None
             out = message_out(outcome)
+            data = out.model_dump(mode="json")
             if not outcome.duplicate:
-                message_events(outbox, outcome, out)
-            future.set_result(Sent(out, outcome.duplicate))
+                message_events(outbox, outcome, data)
+            future.set_result(Sent(out, outcome.duplicate, data))
         await publish(self._fanout, outbox)  # with Redis this only queues: the next batch does not wait
 
 
@@ -174,12 +178,12 @@ def message_out(outcome: Outcome) -> MessageOut:
     )
 
 
-def message_events(outbox: Outbox, outcome: Outcome, message: MessageOut) -> None:
+def message_events(outbox: Outbox, outcome: Outcome, message: dict[str, Any]) -> None:
     """The message to both sides; a read receipt when writing read the counterpart's messages; a badge."""
     row, chat = outcome.row, outcome.chat
     assert row is not None and chat is not None
     recipient = chat.owner_id if row.sender_type == "renter" else chat.renter_id
-    outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message.model_dump(mode="json")})
+    outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message})
     if outcome.read_others:
         outbox.add([recipient], {"type": "read", "chat_id": chat.id, "reader_id": row.sender_id, "up_to_seq": row.seq})
     outbox.badge(recipient)

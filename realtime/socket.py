@@ -249,7 +249,7 @@ class Connection:
             actions.send_message(self.res, self.user_id, frame.chat_id, frame.message, attachments, frame.client_id),
             frame.client_id,
         )
-        self.reply({"type": "ack", "client_id": frame.client_id, "message": sent.message.model_dump(mode="json")})
+        self.reply({"type": "ack", "client_id": frame.client_id, "message": sent.data})
 
     async def typing(self, chat_id: str) -> None:
         if chat_id not in self.counterparts:
