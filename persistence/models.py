@@ -100,13 +100,23 @@ class Property(Base):
     __tablename__ = "properties"
     __table_args__ = (
         Index("ix_properties_owner", "owner_id", "status"),
+        # Search indexes that end in the default sort's keys (every index carries the
+        # primary key too) let a filtered search count and order its matches inside
+        # the index and read whole rows only for the page it returns (search.py).
+        # city_filters holds every list filter, so any search within a city is one;
+        # city_order and city_rent hand a city's listings over already sorted.
+        Index("ix_properties_city_order", "status", "city", "is_verified", "created_at"),
         Index("ix_properties_city_rent", "status", "city", "rent"),
-        Index("ix_properties_city_locality", "status", "city", "locality"),
+        Index(
+            "ix_properties_city_filters",
+            *("status", "city", "bhk_type", "rent", "property_type", "furnishing", "is_verified", "created_at"),
+        ),
+        Index("ix_properties_city_locality", "status", "city", "locality", "is_verified", "created_at"),
         Index("ix_properties_default_order", "status", "is_verified", "created_at"),
         Index("ix_properties_recent", "status", "created_at"),
         Index("ix_properties_rent", "status", "rent"),
-        Index("ix_properties_geo", "status", "latitude", "longitude"),
-        Index("ix_properties_locality", "status", "locality"),
+        Index("ix_properties_geo", "status", "latitude", "longitude", "is_verified", "created_at"),
+        Index("ix_properties_locality", "status", "locality", "is_verified", "created_at"),
         # `q`: words in title, description or locality. SQLite gets an FTS5 table instead (search_index.py).
         Index("ft_properties_text", "title", "description", "locality", mysql_prefix="FULLTEXT").ddl_if(
             dialect="mysql"

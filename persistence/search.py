@@ -6,6 +6,12 @@ and a radius first narrows to a latitude/longitude box (`geo.py`). Counting
 stops at MAX_COUNTED rows and paging at the same depth: counting or skipping
 every match of a broad search would make its cost grow with the whole
 catalogue, and nobody pages through ten thousand flats.
+
+A page is found as ids first, inside an index where the filters allow (see
+the Property indexes), and only its own rows are read whole: on a catalogue
+larger than the database's memory, every whole row read is a disk read. A
+search that has to sort all its matches anyway (words, a radius, a city with
+other filters) counts them in the same pass. bench/search.py measures this.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.fulltext import matches, search_words
@@ -22,6 +28,8 @@ from persistence.geo import bounding_box, distance_km
 from persistence.models import Property
 
 MAX_COUNTED = 10_000
+# The indexes that hold the whole catalogue in a sort order (models.Property).
+CATALOGUE_ORDER = ("ix_properties_default_order", "ix_properties_recent", "ix_properties_rent")
 # Coordinates without a radius: what "near me" means in an Indian city.
 DEFAULT_RADIUS_KM = 10.0
 
@@ -85,38 +93,124 @@ def distance_from(filters: Filters) -> ColumnElement[float]:
     return distance_km(Property.latitude, Property.longitude, filters.lat, filters.lng)
 
 
-def ordering(filters: Filters) -> list[Any]:
-    """Sort keys ending in the id, all in one direction, so an index can return rows already in order."""
-    if filters.sort_by == "price_low":
-        return [Property.rent, Property.id]
-    if filters.sort_by == "price_high":
-        return [Property.rent.desc(), Property.id.desc()]
+def sort_keys(filters: Filters) -> tuple[list[Any], bool]:
+    """The columns a search sorts on, ending in the id, and whether they descend.
+
+    All in one direction, so an index can return rows already in order. A
+    distance sort names the `distance` that `page_query` selects.
+    """
+    if filters.sort_by in ("price_low", "price_high"):
+        return [Property.rent, Property.id], filters.sort_by == "price_high"
     if filters.sort_by == "recent":
-        return [Property.created_at.desc(), Property.id.desc()]
+        return [Property.created_at, Property.id], True
     if filters.sort_by == "distance":
-        return [distance_from(filters), Property.id]
+        return [distance_from(filters).label("distance"), Property.id], False
     # The contract's default: verified listings first, then the newest.
-    return [Property.is_verified.desc(), Property.created_at.desc(), Property.id.desc()]
+    return [Property.is_verified, Property.created_at, Property.id], True
+
+
+def worded(filters: Filters) -> bool:
+    return bool(filters.q and search_words(filters.q))
+
+
+def narrowed(filters: Filters) -> bool:
+    """True when a filter with an index of its own (city, locality, words, a point) picks the matches."""
+    return bool(filters.city or filters.locality or filters.lat is not None or worded(filters))
+
+
+def walks_city_in_order(filters: Filters) -> bool:
+    """True for a search in a city that filters on nothing its sort's city index lacks.
+
+    Walking `(status, city, is_verified, created_at)`, or `(status, city, rent)`
+    for a price sort, then passes only matches, already in order: the page reads
+    just its own entries, however large the city.
+    """
+    if filters.sort_by in ("price_low", "price_high"):
+        low, high = filters.min_price, filters.max_price
+        only_city = Filters(city=filters.city, min_price=low, max_price=high, sort_by=filters.sort_by)
+    else:
+        only_city = Filters(city=filters.city, verified_only=filters.verified_only)
+    return bool(filters.city) and filters == only_city
+
+
+def sorts_every_match(filters: Filters) -> bool:
+    """True when the page query reads and sorts every match: no index hands them over in the page's order.
+
+    Unfiltered searches walk a catalogue-wide index in order, and so do the
+    city searches of `walks_city_in_order`; every other narrowed search sorts.
+    """
+    return narrowed(filters) and not walks_city_in_order(filters)
 
 
 def page_query(filters: Filters, dialect: str) -> Select[Any]:
-    """The rows of a search in their order; the caller adds OFFSET and LIMIT."""
-    columns: list[Any] = [Property]
-    if filters.lat is not None:
-        columns.append(distance_from(filters))
-    return select(*columns).where(*conditions(filters, dialect)).order_by(*ordering(filters))
+    """The ids of a search's matches in their order, with their sort keys and the distance from a given point.
+
+    The caller adds OFFSET and LIMIT. No whole rows: on MariaDB a filtered
+    search finds its page inside one index (see the Property indexes) and
+    `search` reads whole rows only for the page itself.
+    """
+    keys, descending = sort_keys(filters)
+    columns = list(keys)
+    if filters.lat is not None and filters.sort_by != "distance":
+        columns.append(distance_from(filters).label("distance"))
+    # Ordering by the selected columns (a label for the distance) computes nothing twice.
+    order = [key.desc() for key in keys] if descending else keys
+    query = select(*columns).where(*conditions(filters, dialect)).order_by(*order)
+    if narrowed(filters):
+        # Walking an index in sort order until a page of matches turns up reads
+        # whole rows to test the other filters, as many as the walk passes: the
+        # optimizer takes that gamble on its estimates and loses it when a city and
+        # a price band leave one listing in a thousand. Sorting the matches is bounded.
+        # The empty list names no index, so a database created before an index was
+        # added (schema.sql only creates missing tables) still runs the query.
+        if walks_city_in_order(filters):
+            hint = f"IGNORE INDEX FOR ORDER BY ({', '.join(CATALOGUE_ORDER)})"
+        else:
+            hint = "USE INDEX FOR ORDER BY ()"
+        query = query.with_hint(Property, hint, "mysql")
+    return query
 
 
 def capped_count_query(filters: Filters, dialect: str) -> Select[Any]:
-    """The matching ids, at most MAX_COUNTED of them: what `total_count` counts."""
-    return select(Property.id).where(*conditions(filters, dialect)).limit(MAX_COUNTED)
+    """One row per match, at most MAX_COUNTED of them: what `total_count` counts.
+
+    A constant, not the id: MariaDB copies these rows into a temporary table to count them.
+    """
+    one: ColumnElement[int] = literal_column("1").label("one")
+    return select(one).select_from(Property).where(*conditions(filters, dialect)).limit(MAX_COUNTED)
 
 
 async def search(session: AsyncSession, filters: Filters, *, offset: int, limit: int) -> Found:
     dialect = session.get_bind().dialect.name
-    rows = (await session.execute(page_query(filters, dialect).offset(offset).limit(limit))).all()
-    found = [(row[0], row[1] if filters.lat is not None else None) for row in rows]
-    return Found(found, await count(session, capped_count_query(filters, dialect)))
+    ids = page_query(filters, dialect)
+    # A page that reads every match to sort them counts them on the way (the
+    # count is free there), instead of a second pass over the same matches.
+    counted_here = sorts_every_match(filters)
+    if counted_here:
+        ids = ids.add_columns(func.count().over().label("matches"))
+    page = ids.offset(offset).limit(limit).subquery("page")
+    # The page's ids first, then their rows by primary key: a deep page skips ids, not whole rows.
+    # Sorted by the page's own columns, MariaDB sorts the ids before it joins, not whole rows after.
+    keys, descending = sort_keys(filters)
+    order = [page.c[key.name] for key in keys]
+    query = select(Property, page).join(page, Property.id == page.c.id)
+    query = query.order_by(*([key.desc() for key in order] if descending else order))
+    rows = (await session.execute(query)).all()
+    found = [(row[0], row.distance if filters.lat is not None else None) for row in rows]
+    if counted_here and rows:
+        return Found(found, min(rows[0].matches, MAX_COUNTED))
+    return Found(found, await total(session, filters, dialect))
+
+
+async def total(session: AsyncSession, filters: Filters, dialect: str) -> int:
+    """`total_count` of a search: its matches, counted up to MAX_COUNTED."""
+    if filters == Filters(sort_by=filters.sort_by):
+        # The whole catalogue, usually past MAX_COUNTED listings: finding the last
+        # one counted answers without copying them all into a temporary table.
+        last = capped_count_query(filters, dialect).offset(MAX_COUNTED - 1).limit(1)
+        if await session.scalar(last) is not None:
+            return MAX_COUNTED
+    return await count(session, capped_count_query(filters, dialect))
 
 
 async def count(session: AsyncSession, matching: Select[Any]) -> int:
