@@ -1,0 +1,286 @@
+"""Search latency at 10,000 and at 100,000 listings: does a search slow down as the catalogue grows?
+
+    python bench/search.py                  # 300 requests per search and size
+    python bench/search.py --quick          # 60 requests per search and size
+    python bench/search.py --requests 1000  # a steadier p99
+
+Needs MariaDB on its default local port. The database `homer_bench_search` is
+created if missing and emptied; the app's own `create_schema` then gives it
+today's schema.sql. The script seeds 10,000 active listings across 20 cities
+(`search_data.py`), runs ANALYZE TABLE, starts one uvicorn process serving
+`main:app` on that database and times the common searches over HTTP, one
+request at a time. Then it adds 90,000 listings of the same distribution,
+analyses again and times the very same requests: each search's parameters
+(cities, price bands, localities, words, points) come from a seeded random
+generator, so both sizes answer identical queries.
+
+Targets: for every search, p99 at 100k within 1.5x of p99 at 10k; p50 at 100k
+under 20 ms for all but `q`. The exit code is 0 whatever the figures (1 only if
+the server does not start); the server is stopped by PID whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import search_data as data  # noqa: E402
+from search_seed import SEED, pick_city, prepare, seed, storage  # noqa: E402
+
+from tests.live import Server, server_env  # noqa: E402
+
+DATABASE_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench_search"
+SIZES = (10_000, 100_000)
+SEARCH_PATH = "/api/properties/search"
+TARGET_P99_RATIO = 1.5
+TARGET_P50_MS = 20.0
+NO_P50_TARGET = {"q"}
+# Other processes using more than this (in cores) during a measurement make its p99 say more about them.
+BUSY_MACHINE_CORES = 0.2
+
+Params = dict[str, Any]
+
+
+# ---- the searches
+
+
+def city_price_bhk(rng: random.Random) -> Params:
+    city = pick_city(rng)
+    bhk = rng.choices(data.BHK_TYPES, weights=data.BHK_WEIGHTS)[0]
+    typical = city.rent_1bhk * data.BHK_RENT_FACTOR[bhk]
+    low, high = round(typical * rng.uniform(0.5, 0.9), -3), round(typical * rng.uniform(1.1, 1.6), -3)
+    return {"city": city.name, "min_price": int(low), "max_price": int(high), "bhk_type": bhk}
+
+
+def locality(rng: random.Random) -> Params:
+    """A locality by its full name or its first letters, as someone typing; with the city or without."""
+    city = pick_city(rng)
+    name = rng.choice(city.localities).name
+    if rng.random() < 0.3:
+        name = name[: rng.randint(4, 8)]
+    return {"location": name, "city": city.name} if rng.random() < 0.5 else {"location": name}
+
+
+def words(rng: random.Random) -> Params:
+    """A rare feature, a locality's name, a prefix of one, or a title word with a locality."""
+    place = rng.choice(pick_city(rng).localities).name.lower()
+    draw = rng.random()
+    if draw < 0.35:
+        return {"q": rng.choice(data.RARE_FEATURES).split()[0].strip(",.").lower()}
+    if draw < 0.6:
+        return {"q": place}
+    if draw < 0.75:
+        return {"q": max(place.split(), key=len)[:5]}
+    return {"q": f"{rng.choice(data.TITLE_WORDS).lower()} {place}"}
+
+
+def radius(rng: random.Random) -> Params:
+    place = rng.choice(pick_city(rng).localities)
+    lat, lng = place.latitude + rng.uniform(-0.01, 0.01), place.longitude + rng.uniform(-0.01, 0.01)
+    return {"lat": round(lat, 5), "lng": round(lng, 5), "radius_km": rng.choice((2, 3, 5, 10)), "sort_by": "distance"}
+
+
+def default_sort(rng: random.Random) -> Params:
+    return {"page": rng.randint(1, 3)}
+
+
+def deep_page(rng: random.Random) -> Params:
+    return {"page": rng.randint(40, 60), "limit": 20}
+
+
+SEARCHES: dict[str, Callable[[random.Random], Params]] = {
+    "city + price + bhk": city_price_bhk,
+    "locality": locality,
+    "q": words,
+    "radius by distance": radius,
+    "default sort": default_sort,
+    "deep page": deep_page,
+}
+
+
+# ---- measuring
+
+
+@dataclass
+class Sample:
+    latencies: list[float] = field(default_factory=list)  # seconds
+    totals: list[int] = field(default_factory=list)
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class Run:
+    samples: dict[str, Sample]
+    others: float | None  # cores that other processes used meanwhile; None where /proc is missing
+    storage: tuple[float, float, float] = (0.0, 0.0, 0.0)  # MB: table rows, its indexes, InnoDB buffer pool
+
+
+def plans(requests: int, salt: str) -> dict[str, list[Params]]:
+    """Each search's parameters for every request, the same for every run with the same salt."""
+    return {
+        name: [make(random.Random(f"{SEED}-{salt}-{name}-{i}")) for i in range(requests)]
+        for name, make in SEARCHES.items()
+    }
+
+
+def run(base_url: str, requests: int, warmup: int, server_pid: int) -> Run:
+    """Time every search `requests` times, one request at a time, the searches interleaved.
+
+    Interleaving spreads a burst of load from elsewhere over all searches instead
+    of spoiling one of them.
+    """
+    samples = {name: Sample() for name in SEARCHES}
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for i, batch in enumerate(zip(*plans(warmup, "warm-up").values())):
+            for params in batch:
+                client.get(SEARCH_PATH, params=params)
+        measured = plans(requests, "measure")
+        before, start = cpu_seconds(server_pid), time.perf_counter()
+        for i in range(requests):
+            for name, params_list in measured.items():
+                began = time.perf_counter()
+                response = client.get(SEARCH_PATH, params=params_list[i])
+                elapsed = time.perf_counter() - began
+                if response.status_code != 200:
+                    samples[name].failures += 1
+                    continue
+                samples[name].latencies.append(elapsed)
+                samples[name].totals.append(response.json()["total_count"])
+        after, seconds = cpu_seconds(server_pid), time.perf_counter() - start
+    if before is None or after is None:
+        return Run(samples, None)
+    return Run(samples, max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / seconds))
+
+
+def database_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("mariadbd", "mysqld"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def cpu_seconds(server_pid: int) -> tuple[float, float] | None:
+    """CPU seconds used so far by the whole machine, and by the server, the database and this script."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open("/proc/stat") as stat:
+            machine = [int(ticks) for ticks in stat.readline().split()[1:9]]
+        ours = sum(os.times()[:2])
+        for pid in [server_pid, *database_pids()]:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ours += (int(fields[11]) + int(fields[12])) / tick
+    except OSError:
+        return None
+    return (sum(machine) - machine[3] - machine[4]) / tick, ours
+
+
+# ---- the report
+
+
+def percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def report(runs: dict[int, Run], requests: int) -> None:
+    small, large = (runs[size] for size in SIZES)
+    print(f"\n{requests} requests per search and size, one at a time, over HTTP; ms\n")
+    print(f"{'search':20}{'p50 10k':>9}{'p99 10k':>9}{'p50 100k':>10}{'p99 100k':>10}{'p99 ratio':>11}", end="")
+    print(f"{'ratio<' + format(TARGET_P99_RATIO, 'g'):>11}{'p50<' + format(TARGET_P50_MS, 'g'):>9}")
+    for name in SEARCHES:
+        a, b = small.samples[name], large.samples[name]
+        p50a, p99a = (percentile(a.latencies, q) * 1000 for q in (50, 99))
+        p50b, p99b = (percentile(b.latencies, q) * 1000 for q in (50, 99))
+        ratio = p99b / p99a
+        ratio_ok = "PASS" if ratio < TARGET_P99_RATIO else "MISS"
+        p50_ok = "-" if name in NO_P50_TARGET else ("PASS" if p50b < TARGET_P50_MS else "MISS")
+        print(f"{name:20}{p50a:9.1f}{p99a:9.1f}{p50b:10.1f}{p99b:10.1f}{ratio:10.2f}x{ratio_ok:>11}{p50_ok:>9}")
+    print(f"\ntotal_count per search, min / median / max{'':4}{'10k':>22}{'100k':>26}")
+    for name in SEARCHES:
+        print(f"  {name:44}", end="")
+        for size in SIZES:
+            totals = runs[size].samples[name].totals
+            shown = f"{min(totals)} / {statistics.median(totals):g} / {max(totals)}" if totals else "-"
+            print(f"{shown:>24}", end="")
+        print()
+    print()
+    for size in SIZES:
+        failures = sum(sample.failures for sample in runs[size].samples.values())
+        rows, indexes, pool = runs[size].storage
+        print(f"{size:,} listings: properties {rows:.0f} MB of rows + {indexes:.0f} MB of indexes", end="")
+        print(f" (InnoDB buffer pool {pool:.0f} MB)")
+        others = runs[size].others
+        load = "unknown" if others is None else f"{others:.2f} cores"
+        warn = " (busy machine: treat the p99 with care)" if others and others > BUSY_MACHINE_CORES else ""
+        print(f"  {failures} failed requests; other processes used {load}{warn}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=DATABASE_URL, help="MariaDB/MySQL only; its tables are dropped")
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per search and size")
+    parser.add_argument("--quick", action="store_true", help="60 requests per search and size")
+    args = parser.parse_args(argv)
+    if make_url(args.database_url).get_backend_name() != "mysql":
+        parser.error("--database-url must be mysql+asyncmy://...: the targets are about MariaDB")
+    if args.quick:
+        args.requests = 60
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    url, warmup = args.database_url, max(20, args.requests // 5)
+    rng = random.Random(SEED)
+    print(f"preparing {make_url(url).database}")
+    asyncio.run(prepare(url))
+    runs: dict[int, Run] = {}
+    with tempfile.TemporaryDirectory(prefix="homer-search-") as scratch:
+        server = Server(server_env(url, "memory://", Path(scratch) / "uploads"))
+        try:
+            server.start(timeout=60)
+        except RuntimeError as exc:
+            print(f"server did not start: {exc}", file=sys.stderr)
+            return 1
+        try:
+            assert server.process is not None
+            seeded = 0
+            for size in SIZES:
+                began = time.perf_counter()
+                asyncio.run(seed(url, rng, size - seeded, with_owners=seeded == 0))
+                print(f"seeded {size - seeded:,} listings ({size:,} in all) in {time.perf_counter() - began:.0f} s")
+                seeded = size
+                measured = run(server.http, args.requests, warmup, server.process.pid)
+                runs[size] = dataclasses.replace(measured, storage=asyncio.run(storage(url)))
+                print(f"measured at {size:,}")
+        finally:
+            server.stop()
+    report(runs, args.requests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
