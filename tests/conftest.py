@@ -127,6 +127,17 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str, text: str = "Hello") -> str:
+    """A renter opens a chat about a property through the API; returns its id."""
+    r = await client.post(
+        "/api/chats/initiate",
+        json={"property_id": property_id, "initial_message": text},
+        headers=bearer(renter["token"]),
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["chat_id"]  # type: ignore[no-any-return]
+
+
 MakeProperty = Callable[..., Awaitable[str]]
 
 

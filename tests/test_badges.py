@@ -17,7 +17,7 @@ import pytest
 from persistence.engine import make_engine
 from realtime.badges import BadgeCounter
 from settings import Settings
-from tests.conftest import MakeProperty, Register, bearer
+from tests.conftest import MakeProperty, Register, bearer, open_chat
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,13 +32,6 @@ async def counter(client: httpx.AsyncClient, settings: Settings) -> AsyncIterato
     finally:
         await badges.stop()
         await engine.dispose()
-
-
-async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str) -> str:
-    body = {"property_id": property_id, "initial_message": "Hello"}
-    r = await client.post("/api/chats/initiate", json=body, headers=bearer(renter["token"]))
-    assert r.status_code == 200, r.text
-    return r.json()["chat_id"]  # type: ignore[no-any-return]
 
 
 async def say(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, text: str) -> None:

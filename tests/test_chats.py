@@ -12,18 +12,8 @@ from sqlalchemy import select, update
 
 from persistence.models import Contact, Message, User
 from settings import Settings
-from tests.conftest import MakeProperty, Register, bearer
+from tests.conftest import MakeProperty, Register, bearer, open_chat
 from tests.live import run_sql
-
-
-async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str, text: str = "Hello") -> str:
-    r = await client.post(
-        "/api/chats/initiate",
-        json={"property_id": property_id, "initial_message": text},
-        headers=bearer(renter["token"]),
-    )
-    assert r.status_code == 200, r.text
-    return r.json()["chat_id"]  # type: ignore[no-any-return]
 
 
 async def send(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, **body: Any) -> httpx.Response:

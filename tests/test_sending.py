@@ -26,7 +26,7 @@ from realtime.mailbox import Mailbox
 from realtime.outbox import user_channel
 from realtime.sending import Sender, Sent
 from settings import Settings
-from tests.conftest import MYSQL_URL, MakeProperty, Register, bearer
+from tests.conftest import MYSQL_URL, MakeProperty, Register, bearer, open_chat
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,13 +44,6 @@ async def sender(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator
         await batcher.stop()
         await fanout.disconnect()
         await engine.dispose()
-
-
-async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str) -> str:
-    body = {"property_id": property_id, "initial_message": "Hello"}
-    r = await client.post("/api/chats/initiate", json=body, headers=bearer(renter["token"]))
-    assert r.status_code == 200, r.text
-    return r.json()["chat_id"]  # type: ignore[no-any-return]
 
 
 async def history(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str) -> list[dict[str, Any]]:
