@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,7 +26,7 @@ from main import create_app
 from persistence.engine import create_schema, make_engine
 from persistence.models import Base
 from settings import Settings
-from tests.live import TEST_PASSWORD, Server, server_env
+from tests.live import TEST_PASSWORD, RedisServer, Server, server_env
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the failures
@@ -184,3 +186,20 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     live = Server(env).start()
     yield live
     live.stop()
+
+
+@pytest.fixture
+def channel() -> str:
+    return f"test-hub:{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """Not started: each test decides when its Redis is up."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on PATH")
+    server = RedisServer(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()

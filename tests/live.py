@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from persistence.engine import make_engine, make_sessionmaker
 from persistence.models import User
+from realtime.mailbox import Mailbox
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEST_PASSWORD = "correct horse battery"
@@ -268,3 +269,9 @@ def send_frame(chat_id: str, text: str, client_id: str | None = None, **extra: A
     return json.dumps(
         {"type": "send", "chat_id": chat_id, "message": text, "client_id": client_id or str(uuid.uuid4())} | extra
     )
+
+
+async def receive(mailbox: Mailbox, count: int, seconds: float = 5.0) -> list[Any]:
+    """The `n` of the next `count` test events, skipping nothing."""
+    async with asyncio.timeout(seconds):
+        return [(await mailbox.get())["n"] for _ in range(count)]

@@ -9,23 +9,17 @@ it by PID; they never touch the shared one.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from realtime.fanout import PUBLISH_TIMEOUT_SECONDS, Fanout
-from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed, Overflowed
+from realtime.mailbox import RESYNC_TYPE, MailboxClosed, Overflowed
 from realtime.publisher import MAX_QUEUED_EVENTS
-from settings import Settings
-from tests.conftest import REDIS_URL, serving
-from tests.live import RedisServer
+from tests.conftest import REDIS_URL
+from tests.live import receive
 
 # An unreachable Redis costs a publisher at most its timeout; allow a little on top.
 PUBLISH_BOUND_SECONDS = PUBLISH_TIMEOUT_SECONDS + 0.5
@@ -53,23 +47,6 @@ async def fanout(url: str) -> AsyncIterator[Fanout]:
         yield hub
     finally:
         await hub.disconnect()
-
-
-@pytest.fixture
-def channel() -> str:
-    return f"test-hub:{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """Not started: each test decides when its Redis is up."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server on PATH")
-    server = RedisServer(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_two_mailboxes_joining_a_new_channel_at_once_both_receive_everything(
@@ -229,169 +206,6 @@ async def test_a_mailbox_is_closed_when_its_block_exits(fanout: Fanout, channel:
     assert mailbox.closed and not mailbox.overflowed
     with pytest.raises(MailboxClosed):
         await mailbox.get()
-
-
-@pytest.mark.redis
-async def test_fanout_resumes_after_redis_restarts(redis_server: RedisServer, channel: str) -> None:
-    await redis_server.start()
-    hub = Fanout(redis_server.url)
-    reconnects: list[int] = []
-    hub.on_reconnect.append(lambda: reconnects.append(1))
-    await hub.connect()
-    try:
-        async with hub.subscribe(channel) as mailbox:
-            await hub.publish(channel, {"type": "test", "n": 0})
-            assert await receive(mailbox, 1) == [0]
-
-            redis_server.stop()
-            await publish_promptly(hub, channel, {"type": "test", "n": -1})
-            await eventually(lambda: not hub.available, "the outage was not noticed")
-            assert not await hub.ping()
-            await publish_promptly(hub, channel, {"type": "test", "n": -2})
-
-            await redis_server.start()
-            events = await receive_once_recovered(hub, channel, mailbox)
-            assert {"type": RESYNC_TYPE} in events
-            assert all(event.get("n", 0) >= 0 for event in events), "an event from the outage came back"
-            assert reconnects == [1]
-            assert await hub.ping()
-            await hub.publish(channel, {"type": "test", "n": 1})
-            assert await receive(mailbox, 1) == [1]
-    finally:
-        await hub.disconnect()
-
-
-@pytest.mark.redis
-async def test_ping_reports_a_restarted_redis_as_up_at_once(redis_server: RedisServer, channel: str) -> None:
-    await redis_server.start()
-    hub = Fanout(redis_server.url)
-    await hub.connect()
-    try:
-        async with hub.subscribe(channel) as mailbox:
-            redis_server.stop()
-            await eventually(lambda: not hub.available, "the outage was not noticed")
-            await redis_server.start()
-            assert await hub.ping(), "a restarted Redis was reported down"
-            assert hub.available
-            await hub.publish(channel, {"type": "test", "n": 1})
-            assert await receive_skipping_resync(mailbox) == 1
-    finally:
-        await hub.disconnect()
-
-
-@pytest.mark.redis
-async def test_publish_gives_up_promptly_while_redis_hangs_and_fanout_resumes(
-    redis_server: RedisServer, channel: str
-) -> None:
-    await redis_server.start()
-    hub = Fanout(redis_server.url)
-    await hub.connect()
-    try:
-        async with hub.subscribe(channel) as mailbox:
-            redis_server.pause()  # accepts connections, answers nothing: only timeouts help
-            await publish_promptly(hub, channel, {"type": "test", "n": -1})
-            await eventually(lambda: not hub.available, "a hung Redis was not noticed")
-            redis_server.resume()
-            events = await receive_once_recovered(hub, channel, mailbox)
-            assert {"type": RESYNC_TYPE} in events
-    finally:
-        redis_server.resume()
-        await hub.disconnect()
-
-
-@pytest.mark.redis
-async def test_connect_succeeds_with_redis_down_and_fanout_starts_when_it_comes_up(
-    redis_server: RedisServer, channel: str
-) -> None:
-    hub = Fanout(redis_server.url)
-    await asyncio.wait_for(hub.connect(), PUBLISH_BOUND_SECONDS)
-    try:
-        assert not hub.available and not await hub.ping()
-        async with hub.subscribe(channel) as mailbox:  # a socket that connects during the outage
-            await publish_promptly(hub, channel, {"type": "test", "n": -1})
-            await redis_server.start()
-            events = await receive_once_recovered(hub, channel, mailbox)
-            assert {"type": RESYNC_TYPE} in events
-            assert hub.available and await hub.ping()
-    finally:
-        await hub.disconnect()
-
-
-@pytest.mark.redis
-async def test_shutdown_with_redis_down_is_prompt_and_closes_mailboxes(redis_server: RedisServer, channel: str) -> None:
-    await redis_server.start()
-    hub = Fanout(redis_server.url)
-    await hub.connect()
-    async with hub.subscribe(channel) as mailbox:
-        redis_server.stop()
-        reading = asyncio.create_task(mailbox.get())
-        await asyncio.wait_for(hub.disconnect(), 3.0)
-        with pytest.raises(MailboxClosed):
-            await asyncio.wait_for(reading, 1.0)
-
-
-@pytest.mark.redis
-async def test_app_starts_with_redis_down_and_becomes_healthy_when_it_comes_up(
-    settings: Settings, redis_server: RedisServer
-) -> None:
-    async with serving(replace(settings, broadcast_url=redis_server.url)) as http:
-        r = await http.get("/api/health")
-        assert r.status_code == 503, r.text
-        assert r.json()["broadcast"] == "unavailable"
-        await redis_server.start()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + RECOVERY_SECONDS
-        while (r := await http.get("/api/health")).status_code != 200:
-            assert loop.time() < deadline, r.text
-            await asyncio.sleep(0.2)
-
-
-async def receive(mailbox: Mailbox, count: int, seconds: float = DELIVERY_SECONDS) -> list[Any]:
-    """The `n` of the next `count` test events, skipping nothing."""
-    async with asyncio.timeout(seconds):
-        return [(await mailbox.get())["n"] for _ in range(count)]
-
-
-async def receive_skipping_resync(mailbox: Mailbox) -> Any:
-    async with asyncio.timeout(DELIVERY_SECONDS):
-        while (event := await mailbox.get())["type"] == RESYNC_TYPE:
-            pass
-        return event["n"]
-
-
-async def publish_promptly(hub: Fanout, channel: str, event: dict[str, Any]) -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await hub.publish(channel, event)  # must not raise
-    assert loop.time() - started < PUBLISH_BOUND_SECONDS
-
-
-async def receive_once_recovered(hub: Fanout, channel: str, mailbox: Mailbox) -> list[dict[str, Any]]:
-    """Publish a marker until it arrives (fan-out is back); everything the mailbox got up to it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + RECOVERY_SECONDS
-    received: list[dict[str, Any]] = []
-    marker = {"type": "test", "n": 1_000_000}
-    while True:
-        assert loop.time() < deadline, f"fan-out did not resume within {RECOVERY_SECONDS}s: {received}"
-        await hub.publish(channel, marker)
-        try:
-            async with asyncio.timeout(0.3):
-                while True:
-                    event = await mailbox.get()
-                    received.append(event)
-                    if event == marker:
-                        return received
-        except TimeoutError:
-            pass
-
-
-async def eventually(condition: Any, message: str, seconds: float = RECOVERY_SECONDS) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, message
-        await asyncio.sleep(0.05)
 
 
 async def redis_subscribers(url: str, channel: str) -> int:
