@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from persistence.engine import create_schema, make_engine
 from persistence.models import Property, User
+from tests.live import drop_all_tables
 
 OWNERS = 2_000  # about 50 listings an owner at 100k: brokers and builders list many
 BATCH_ROWS = 1_000
@@ -155,14 +156,9 @@ async def prepare(url: str) -> None:
             await connection.execute(text(f"CREATE DATABASE IF NOT EXISTS `{database}`"))
     finally:
         await server.dispose()
+    await drop_all_tables(url)
     engine = make_engine(url)
     try:
-        async with engine.begin() as connection:
-            names = (await connection.execute(text("SHOW TABLES"))).scalars().all()
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
-            for name in names:
-                await connection.execute(text(f"DROP TABLE `{name}`"))
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
         await create_schema(engine)
     finally:
         await engine.dispose()

@@ -161,21 +161,8 @@ def _retrieved(future: asyncio.Future[Sent]) -> None:
 
 
 def message_out(outcome: Outcome) -> MessageOut:
-    row, chat = outcome.row, outcome.chat
-    assert row is not None and chat is not None
-    recipient_read = chat.owner_read_seq if row.sender_type == "renter" else chat.renter_read_seq
-    return MessageOut(
-        message_id=row.id,
-        chat_id=row.chat_id,
-        seq=row.seq,
-        sender_id=row.sender_id,
-        sender_type=row.sender_type,  # type: ignore[arg-type]
-        message=row.body,
-        attachments=row.attachments or [],
-        timestamp=row.created_at,
-        is_read=row.seq <= recipient_read,
-        client_id=row.client_id,
-    )
+    assert outcome.row is not None and outcome.chat is not None
+    return MessageOut.of(outcome.row, outcome.chat)
 
 
 def message_events(outbox: Outbox, outcome: Outcome, message: dict[str, Any]) -> None:

@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import delete, text
+from sqlalchemy import delete
 
 from main import create_app
 from persistence.engine import create_schema, make_engine
 from persistence.models import Base
 from settings import Settings
-from tests.live import TEST_PASSWORD, RedisServer, Server, server_env
+from tests.live import TEST_PASSWORD, RedisServer, Server, drop_all_tables, server_env
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the failures
@@ -84,19 +84,6 @@ async def empty_tables(url: str) -> None:
         async with engine.begin() as connection:
             for table in reversed(Base.metadata.sorted_tables):
                 await connection.execute(delete(table))
-    finally:
-        await engine.dispose()
-
-
-async def drop_all_tables(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as connection:
-            names = (await connection.execute(text("SHOW TABLES"))).scalars().all()
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
-            for name in names:
-                await connection.execute(text(f"DROP TABLE `{name}`"))
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
     finally:
         await engine.dispose()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -203,6 +203,20 @@ async def message_at(ws: ClientConnection, seq: int, timeout: float = 10) -> dic
         if message["seq"] >= seq:
             assert message["seq"] == seq, f"expected seq {seq}, got {message['seq']}"
             return message
+
+
+async def drop_all_tables(url: str) -> None:
+    """Drop every table of a MariaDB database, whatever references what."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            names = (await connection.execute(text("SHOW TABLES"))).scalars().all()
+            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+            for name in names:
+                await connection.execute(text(f"DROP TABLE `{name}`"))
+            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+    finally:
+        await engine.dispose()
 
 
 async def run_sql(url: str, work: Callable[[AsyncSession], Any]) -> None:

@@ -11,6 +11,7 @@ from http_api.schemas.common import Input, Output, Page, PageQuery, QueryInput, 
 from persistence.chats import Listed, unread_in
 from persistence.messages import MAX_MESSAGE_CHARS
 from persistence.models import Chat, Message
+from persistence.sends import ChatState, Row
 
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Seq = Annotated[int, Field(ge=0, le=2**31 - 1)]
@@ -83,7 +84,8 @@ class MessageOut(Output):
     client_id: str | None
 
     @classmethod
-    def of(cls, m: Message, chat: Chat) -> MessageOut:
+    def of(cls, m: Message | Row, chat: Chat | ChatState) -> MessageOut:
+        """From an ORM row, or from what a send batch stored (`persistence.sends`)."""
         recipient_read = chat.owner_read_seq if m.sender_type == "renter" else chat.renter_read_seq
         return cls(
             message_id=m.id,

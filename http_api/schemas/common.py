@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES
 
@@ -20,6 +20,17 @@ class QueryInput(BaseModel):
     """Query parameters: unknown ones (cache busters, tracking) are ignored."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+def never_null(*fields: str) -> Any:
+    """A validator for fields a body may leave out but never clear: an explicit null is a 422."""
+
+    def check(cls: type[BaseModel], value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    return field_validator(*fields, mode="before")(check)
 
 
 class Output(BaseModel):

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from http_api.schemas.common import Input, Output, PageQuery, QueryInput, Url
+from http_api.schemas.common import Input, Output, PageQuery, QueryInput, Url, never_null
 from http_api.schemas.users import BhkType, Furnishing, PropertyType, ShortText
 from persistence.models import Property
 from persistence.search import MAX_COUNTED
@@ -69,12 +69,7 @@ class LocationPatch(Input):
             raise ValueError("latitude and longitude go together")
         return self
 
-    @field_validator("city", mode="before")
-    @classmethod
-    def not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = never_null("city")
 
 
 class LocationIn(LocationPatch):
@@ -115,7 +110,7 @@ class PropertyUpdate(Input):
     virtual_tour_url: Url | None = None
     status: ListingStatus | None = None
 
-    @field_validator(
+    _not_null = never_null(
         "title",
         "description",
         "property_type",
@@ -126,13 +121,7 @@ class PropertyUpdate(Input):
         "location",
         "images",
         "status",
-        mode="before",
     )
-    @classmethod
-    def not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class PropertyIn(PropertyUpdate):

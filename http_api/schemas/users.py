@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
-from http_api.schemas.common import Input, Name, Output, Password, Phone, Url
+from http_api.schemas.common import Input, Name, Output, Password, Phone, Url, never_null
 from persistence.models import User
 from persistence.users import effective_tier
 
@@ -64,13 +64,8 @@ class UserUpdate(Input):
     renter_preferences: RenterPreferences | None = None
     profile_visibility: bool | None = None
 
-    @field_validator("full_name", "profile_visibility", mode="before")
-    @classmethod
-    def not_null(cls, value: Any) -> Any:
-        # Optional to send, but never cleared: a missing name or visibility breaks other views.
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    # Optional to send, but never cleared: a missing name or visibility breaks other views.
+    _not_null = never_null("full_name", "profile_visibility")
 
     @field_validator("date_of_birth")
     @classmethod
