@@ -114,6 +114,7 @@ CREATE TABLE IF NOT EXISTS properties (
   PRIMARY KEY (id),
   CONSTRAINT fk_properties_owner_id FOREIGN KEY (owner_id) REFERENCES users (id) ON DELETE CASCADE,
   KEY ix_properties_city_filters (status, city, bhk_type, rent, property_type, furnishing, is_verified, created_at),
+  KEY ix_properties_city_bhk_order (status, city, bhk_type, is_verified, created_at, id, rent),
   KEY ix_properties_city_locality (status, city, locality, is_verified, created_at),
   KEY ix_properties_city_order (status, city, is_verified, created_at),
   KEY ix_properties_city_rent (status, city, rent),

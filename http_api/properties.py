@@ -87,9 +87,7 @@ async def lifestyle_search(request: Request, *, auth: Auth, query: LifestyleQuer
 
 def page_of(found: search.Found, query: PageQuery) -> PropertyPage:
     items = [PropertyOut.of(prop, distance) for prop, distance in found.rows]
-    return PropertyPage(
-        properties=items, total_count=found.total, page=query.page, has_more=query.more_after(len(items), found.total)
-    )
+    return PropertyPage(properties=items, total_count=found.total, page=query.page, has_more=found.more)
 
 
 @endpoint(query=PageQuery, response=PropertyPage, responses={403: "Not an owner"})
@@ -98,7 +96,8 @@ async def my_properties(request: Request, *, auth: Auth, query: PageQuery) -> Pr
     owner_only(auth.user)
     async with resources(request).read() as session:
         mine, total = await properties.mine(session, auth.user.id, offset=query.offset, limit=query.limit)
-    return page_of(search.Found([(prop, None) for prop in mine], total), query)
+    more = query.more_after(len(mine), total)
+    return page_of(search.Found([(prop, None) for prop in mine], total, more=more), query)
 
 
 @endpoint(response=PropertyOut, access="public", responses={404: "Unknown or deleted"})

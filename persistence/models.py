@@ -104,9 +104,11 @@ class Property(Base):
         # primary key too) let a filtered search count and order its matches inside
         # the index and read whole rows only for the page it returns (search.py).
         # city_filters holds every list filter, so any search within a city is one;
-        # city_order and city_rent hand a city's listings over already sorted.
+        # city_order, city_rent and city_bhk_order hand a city's listings over already
+        # sorted, the last testing a price band inside the index.
         Index("ix_properties_city_order", "status", "city", "is_verified", "created_at"),
         Index("ix_properties_city_rent", "status", "city", "rent"),
+        Index("ix_properties_city_bhk_order", "status", "city", "bhk_type", "is_verified", "created_at", "id", "rent"),
         Index(
             "ix_properties_city_filters",
             *("status", "city", "bhk_type", "rent", "property_type", "furnishing", "is_verified", "created_at"),

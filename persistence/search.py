@@ -2,21 +2,28 @@
 
 Every filter is a column comparison (city and locality compare without case,
 see `models.Caseless`); `q` goes through the full-text index (`fulltext.py`),
-and a radius first narrows to a latitude/longitude box (`geo.py`). Counting
-stops at MAX_COUNTED rows and paging at the same depth: counting or skipping
-every match of a broad search would make its cost grow with the whole
-catalogue, and nobody pages through ten thousand flats.
+and a radius first narrows to a latitude/longitude box (`geo.py`).
 
-A page is found as ids first, inside an index where the filters allow (see
-the Property indexes), and only its own rows are read whole: on a catalogue
-larger than the database's memory, every whole row read is a disk read. A
-search that has to sort all its matches anyway (words, a radius, a city with
-other filters) counts them in the same pass. bench/search.py measures this.
+A search's cost must not grow with the catalogue, so no step touches every
+match of a broad search:
+
+- `total_count` stops at MAX_COUNTED: past it, the frontend shows "1,000+".
+  Whether another page exists is asked of the database (one id past the
+  page), not derived from the count, so paging goes on to MAX_PAGED results.
+- A page is found as ids first, inside an index where the filters allow (see
+  the Property indexes), and only its own rows are read whole.
+- A search with fewer than MAX_COUNTED matches sorts them all: a bounded sort.
+  One with more (its matches are dense) walks an index in its sort order and
+  stops at the page, which dense matches fill after a short walk; a distance
+  sort narrows its circle instead until it holds about a page (`nearest`).
+
+bench/search.py measures this at 10,000 and 100,000 listings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +34,17 @@ from persistence.fulltext import matches, search_words
 from persistence.geo import bounding_box, distance_km
 from persistence.models import Property
 
-MAX_COUNTED = 10_000
-# The indexes that hold the whole catalogue in a sort order (models.Property).
-CATALOGUE_ORDER = ("ix_properties_default_order", "ix_properties_recent", "ix_properties_rent")
+MAX_COUNTED = 1_000
+MAX_PAGED = 10_000
+# Dense matches are walked in sort order for pages up to this depth; deeper, sorting them all is cheaper.
+MAX_WALKED_DEPTH = 200
+# The index that holds the whole catalogue in each sort's order (models.Property).
+CATALOGUE_ORDER = {
+    None: "ix_properties_default_order",
+    "recent": "ix_properties_recent",
+    "price_low": "ix_properties_rent",
+    "price_high": "ix_properties_rent",
+}
 # Coordinates without a radius: what "near me" means in an Indian city.
 DEFAULT_RADIUS_KM = 10.0
 
@@ -54,7 +69,8 @@ class Filters:
 @dataclass(frozen=True)
 class Found:
     rows: list[tuple[Property, float | None]]  # each property with its distance from the searched point
-    total: int
+    total: int  # up to MAX_COUNTED
+    more: bool  # another page follows
 
 
 def conditions(filters: Filters, dialect: str) -> list[ColumnElement[bool]]:
@@ -118,36 +134,55 @@ def narrowed(filters: Filters) -> bool:
     return bool(filters.city or filters.locality or filters.lat is not None or worded(filters))
 
 
-def walks_city_in_order(filters: Filters) -> bool:
-    """True for a search in a city that filters on nothing its sort's city index lacks.
+def city_index(filters: Filters) -> str | None:
+    """The city index that hands a city search's matches over already in its sort order, if one does.
 
-    Walking `(status, city, is_verified, created_at)`, or `(status, city, rent)`
-    for a price sort, then passes only matches, already in order: the page reads
-    just its own entries, however large the city.
+    Walking it passes only matches (any price band is tested inside the index),
+    so the page reads just its own entries, however large the city.
     """
+    city, low, high, verified = filters.city, filters.min_price, filters.max_price, filters.verified_only
+    if not city:
+        return None
     if filters.sort_by in ("price_low", "price_high"):
-        low, high = filters.min_price, filters.max_price
-        only_city = Filters(city=filters.city, min_price=low, max_price=high, sort_by=filters.sort_by)
-    else:
-        only_city = Filters(city=filters.city, verified_only=filters.verified_only)
-    return bool(filters.city) and filters == only_city
+        if filters == Filters(city=city, min_price=low, max_price=high, sort_by=filters.sort_by):
+            return "ix_properties_city_rent"
+    elif filters.sort_by is None:
+        if filters == Filters(city=city, verified_only=verified):
+            return "ix_properties_city_order"
+        bhk = filters.bhk_type
+        if bhk and filters == Filters(city=city, bhk_type=bhk, min_price=low, max_price=high, verified_only=verified):
+            return "ix_properties_city_bhk_order"
+    return None
 
 
-def sorts_every_match(filters: Filters) -> bool:
-    """True when the page query reads and sorts every match: no index hands them over in the page's order.
+def index_hint(filters: Filters, *, dense: bool) -> str | None:
+    """How MariaDB should find a page: walk an index in sort order, or sort the matches it finds.
 
-    Unfiltered searches walk a catalogue-wide index in order, and so do the
-    city searches of `walks_city_in_order`; every other narrowed search sorts.
+    Walking an index in sort order until a page of matches turns up reads a
+    whole row for every entry it passes that the index cannot test: the
+    optimizer takes that gamble on its estimates and loses it when a city and
+    a price band leave one listing in a thousand. So a narrowed search walks
+    only an index that tests all its filters (`city_index`), or the catalogue
+    in its sort order when its matches are known to be dense; otherwise it sorts
+    its (fewer than MAX_COUNTED) matches. The empty list names no index, so a
+    database created before an index was added still runs the query.
     """
-    return narrowed(filters) and not walks_city_in_order(filters)
+    if walked := city_index(filters):
+        return f"FORCE INDEX ({walked})"
+    if not narrowed(filters):
+        return None
+    if dense and not worded(filters) and filters.sort_by != "distance":
+        return f"FORCE INDEX ({CATALOGUE_ORDER[filters.sort_by]})"
+    return "USE INDEX FOR ORDER BY ()"
 
 
-def page_query(filters: Filters, dialect: str) -> Select[Any]:
+def page_query(filters: Filters, dialect: str, *, dense: bool = False) -> Select[Any]:
     """The ids of a search's matches in their order, with their sort keys and the distance from a given point.
 
     The caller adds OFFSET and LIMIT. No whole rows: on MariaDB a filtered
     search finds its page inside one index (see the Property indexes) and
-    `search` reads whole rows only for the page itself.
+    `search` reads whole rows only for the page itself. `dense`: the search has
+    at least MAX_COUNTED matches (`index_hint`).
     """
     keys, descending = sort_keys(filters)
     columns = list(keys)
@@ -156,17 +191,7 @@ def page_query(filters: Filters, dialect: str) -> Select[Any]:
     # Ordering by the selected columns (a label for the distance) computes nothing twice.
     order = [key.desc() for key in keys] if descending else keys
     query = select(*columns).where(*conditions(filters, dialect)).order_by(*order)
-    if narrowed(filters):
-        # Walking an index in sort order until a page of matches turns up reads
-        # whole rows to test the other filters, as many as the walk passes: the
-        # optimizer takes that gamble on its estimates and loses it when a city and
-        # a price band leave one listing in a thousand. Sorting the matches is bounded.
-        # The empty list names no index, so a database created before an index was
-        # added (schema.sql only creates missing tables) still runs the query.
-        if walks_city_in_order(filters):
-            hint = f"IGNORE INDEX FOR ORDER BY ({', '.join(CATALOGUE_ORDER)})"
-        else:
-            hint = "USE INDEX FOR ORDER BY ()"
+    if hint := index_hint(filters, dense=dense):
         query = query.with_hint(Property, hint, "mysql")
     return query
 
@@ -182,35 +207,43 @@ def capped_count_query(filters: Filters, dialect: str) -> Select[Any]:
 
 async def search(session: AsyncSession, filters: Filters, *, offset: int, limit: int) -> Found:
     dialect = session.get_bind().dialect.name
-    ids = page_query(filters, dialect)
-    # A page that reads every match to sort them counts them on the way (the
-    # count is free there), instead of a second pass over the same matches.
-    counted_here = sorts_every_match(filters)
-    if counted_here:
-        ids = ids.add_columns(func.count().over().label("matches"))
-    page = ids.offset(offset).limit(limit).subquery("page")
-    # The page's ids first, then their rows by primary key: a deep page skips ids, not whole rows.
+    total = await count(session, capped_count_query(filters, dialect))
+    if total == 0:
+        return Found([], 0, more=False)
+    dense = total == MAX_COUNTED and offset + limit <= MAX_WALKED_DEPTH
+    searched = filters
+    if dense and filters.sort_by == "distance":
+        searched = await nearest(session, filters, dialect, offset + limit + 1)
+    # The page's ids first, and one more to tell whether another page follows;
+    # then their rows by primary key: a deep page skips ids, not whole rows.
+    page = page_query(searched, dialect, dense=dense).offset(offset).limit(limit + 1).subquery("page")
     # Sorted by the page's own columns, MariaDB sorts the ids before it joins, not whole rows after.
-    keys, descending = sort_keys(filters)
+    keys, descending = sort_keys(searched)
     order = [page.c[key.name] for key in keys]
     query = select(Property, page).join(page, Property.id == page.c.id)
     query = query.order_by(*([key.desc() for key in order] if descending else order))
     rows = (await session.execute(query)).all()
-    found = [(row[0], row.distance if filters.lat is not None else None) for row in rows]
-    if counted_here and rows:
-        return Found(found, min(rows[0].matches, MAX_COUNTED))
-    return Found(found, await total(session, filters, dialect))
+    found = [(row[0], row.distance if filters.lat is not None else None) for row in rows[:limit]]
+    return Found(found, total, more=len(rows) > limit and offset + limit < MAX_PAGED)
 
 
-async def total(session: AsyncSession, filters: Filters, dialect: str) -> int:
-    """`total_count` of a search: its matches, counted up to MAX_COUNTED."""
-    if filters == Filters(sort_by=filters.sort_by):
-        # The whole catalogue, usually past MAX_COUNTED listings: finding the last
-        # one counted answers without copying them all into a temporary table.
-        last = capped_count_query(filters, dialect).offset(MAX_COUNTED - 1).limit(1)
-        if await session.scalar(last) is not None:
-            return MAX_COUNTED
-    return await count(session, capped_count_query(filters, dialect))
+async def nearest(session: AsyncSession, filters: Filters, dialect: str, needed: int) -> Filters:
+    """The search narrowed to a circle that holds its `needed` nearest matches, and not many more.
+
+    The whole circle holds at least MAX_COUNTED matches: sorting them all by
+    distance would cost as much as the catalogue is dense. Every match inside a
+    smaller circle is nearer than every match outside it, so once a smaller
+    circle holds `needed` matches, its own sorted matches are the page.
+    """
+    radius = filters.radius_km or DEFAULT_RADIUS_KM
+    # Were the matches spread evenly, this circle would hold four times `needed`.
+    inner = radius * math.sqrt(4 * needed / MAX_COUNTED)
+    while inner < radius:
+        narrower = replace(filters, radius_km=inner)
+        if await count(session, capped_count_query(narrower, dialect)) >= needed:
+            return narrower
+        inner *= 2
+    return filters
 
 
 async def count(session: AsyncSession, matching: Select[Any]) -> int:
@@ -249,7 +282,6 @@ async def lifestyle_search(session: AsyncSession, filters: LifestyleFilters, *, 
     if filters.bhk:
         where.append(Property.bhk_type == filters.bhk)
     query = select(Property).where(*where).order_by(aqi, Property.id)
-    rows = list(await session.scalars(query.offset(offset).limit(limit)))
-    return Found(
-        [(prop, None) for prop in rows], await count(session, select(Property.id).where(*where).limit(MAX_COUNTED))
-    )
+    rows = list(await session.scalars(query.offset(offset).limit(limit + 1)))
+    total = await count(session, select(Property.id).where(*where).limit(MAX_COUNTED))
+    return Found([(prop, None) for prop in rows[:limit]], total, more=len(rows) > limit and offset + limit < MAX_PAGED)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.engine import make_engine
 from persistence.models import Property, User
-from persistence.search import Filters, capped_count_query, page_query
+from persistence.search import CATALOGUE_ORDER, Filters, capped_count_query, page_query
 from tests.conftest import MYSQL_URL, empty_tables
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(120)]
@@ -43,7 +43,9 @@ SEARCHES: dict[str, Filters] = {
 }
 
 # Sorts an index returns in order: a page reads its rows and stops, however many match.
-SORTED_BY_INDEX = {"default order", "verified only", "price low"}
+SORTED_BY_INDEX = {"default order", "verified only", "price low", "city + price + bhk"}
+# Searches that sort their matches while there are few, and walk an index in order when they are dense.
+WALKED_WHEN_DENSE = {"locality alone", "recent in a city"}
 
 
 def rows(rng: random.Random, owner_id: str) -> list[dict[str, Any]]:
@@ -160,3 +162,12 @@ async def test_the_seeded_searches_find_something(engine: AsyncEngine) -> None:
             matching = capped_count_query(filters, "mysql").subquery()
             count = await connection.scalar(select(func.count()).select_from(matching))
             assert count, f"{name} finds nothing: its plan proves little"
+
+
+@pytest.mark.parametrize("name", sorted(WALKED_WHEN_DENSE))
+async def test_dense_matches_are_walked_in_order(engine: AsyncEngine, name: str) -> None:
+    filters = SEARCHES[name]
+    sparse = [step for step in await plan(engine, page_query(filters, "mysql").limit(20)) if step["table"]]
+    dense = [step for step in await plan(engine, page_query(filters, "mysql", dense=True).limit(20)) if step["table"]]
+    assert "filesort" in (sparse[0]["Extra"] or ""), sparse
+    assert dense[0]["key"] == CATALOGUE_ORDER[filters.sort_by] and "filesort" not in (dense[0]["Extra"] or ""), dense

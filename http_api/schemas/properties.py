@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from http_api.schemas.common import Input, Output, PageQuery, QueryInput, Url, never_null
 from http_api.schemas.users import BhkType, Furnishing, PropertyType, ShortText
 from persistence.models import Property
-from persistence.search import MAX_COUNTED
+from persistence.search import MAX_PAGED
 
 # Rent is per month in rupees. Nothing in India rents for more than a crore a
 # month; a figure past that is a typo (paise, or an extra zero) to refuse.
@@ -262,8 +262,8 @@ class SearchQuery(Blankless, PageQuery):
 
     @model_validator(mode="after")
     def shallow(self) -> SearchQuery:
-        if self.offset + self.limit > MAX_COUNTED:
-            raise ValueError(f"Only the first {MAX_COUNTED:,} results are paged; narrow the search")
+        if self.offset + self.limit > MAX_PAGED:
+            raise ValueError(f"Only the first {MAX_PAGED:,} results are paged; narrow the search")
         return self
 
 

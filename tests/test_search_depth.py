@@ -1,0 +1,144 @@
+"""Searches with more matches than are counted: the count stops, paging and order do not.
+
+Past MAX_COUNTED matches a search walks an index in its sort order, or for a
+distance sort narrows its circle (persistence/search.py). These tests seed
+more listings than that near one point and check every such page against the
+order computed here, in Python, from the rows themselves.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.geo import haversine_km
+from persistence.models import Property
+from persistence.search import MAX_COUNTED
+from settings import Settings
+from tests.conftest import Register
+from tests.live import run_sql
+
+pytestmark = pytest.mark.timeout(120)
+
+LISTINGS = MAX_COUNTED + 120
+CENTRE = (28.45, 77.03)  # Gurugram
+
+
+def single(value: float) -> float:
+    """`value` as MariaDB's FLOAT column keeps it, so distances computed here match the database's."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
+def rows(owner_id: str) -> list[dict[str, Any]]:
+    rng, now = random.Random(11), datetime.now(UTC)
+    made = []
+    for n in range(LISTINGS):
+        bhk = rng.choice(["1BHK", "2BHK", "3BHK"])
+        made.append(
+            {
+                "id": str(uuid.uuid4()),
+                "owner_id": owner_id,
+                "title": f"{bhk} flat {n}",
+                "description": "",
+                "property_type": "apartment",
+                "bhk_type": bhk,
+                "rent": Decimal(rng.randrange(10000, 60000, 500)),
+                "security_deposit": Decimal(0),
+                "maintenance_charges": Decimal(0),
+                "address": "",
+                "city": "Gurugram",
+                "state": "Haryana",
+                "pincode": "",
+                "locality": f"Sector {rng.randrange(40, 60)}",
+                "latitude": single(CENTRE[0] + rng.uniform(-0.03, 0.03)),
+                "longitude": single(CENTRE[1] + rng.uniform(-0.03, 0.03)),
+                "is_verified": rng.random() < 0.3,
+                "verification_fee_paid": False,
+                "total_views": 0,
+                "premium_views": 0,
+                "total_contacts": 0,
+                "shortlisted_count": 0,
+                "status": "active" if n % 25 else "rented",
+                "created_at": now - timedelta(minutes=rng.randrange(100_000)),
+                "updated_at": now,
+            }
+        )
+    return made
+
+
+@pytest.fixture
+async def listings(client: httpx.AsyncClient, register: Register, settings: Settings) -> list[dict[str, Any]]:
+    owner = await register(user_type="owner")
+    made = rows(owner["user"]["user_id"])
+
+    async def add(session: AsyncSession) -> None:
+        await session.execute(insert(Property), made)
+
+    await run_sql(settings.database_url, add)
+    return [row for row in made if row["status"] == "active"]
+
+
+def newest_verified_first(found: list[dict[str, Any]]) -> list[str]:
+    ordered = sorted(found, key=lambda row: (row["is_verified"], row["created_at"], row["id"]), reverse=True)
+    return [row["id"] for row in ordered]
+
+
+async def pages(client: httpx.AsyncClient, count: int, **params: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    ids, answers = [], []
+    for page in range(1, count + 1):
+        answer = (await client.get("/api/properties/search", params={**params, "page": page})).json()
+        ids += [found["property_id"] for found in answer["properties"]]
+        answers.append(answer)
+    return ids, answers
+
+
+async def test_the_count_stops_at_the_cap_and_paging_goes_on(
+    client: httpx.AsyncClient, listings: list[dict[str, Any]]
+) -> None:
+    assert len(listings) > MAX_COUNTED
+    last_page = -(-len(listings) // 100)
+    answer = (await client.get("/api/properties/search", params={"city": "gurugram", "limit": 100, "page": 10})).json()
+    assert answer["total_count"] == MAX_COUNTED and answer["has_more"] is True
+    answer = (
+        await client.get("/api/properties/search", params={"city": "Gurugram", "limit": 100, "page": last_page})
+    ).json()
+    assert len(answer["properties"]) == len(listings) - 100 * (last_page - 1) and answer["has_more"] is False
+    ids, _ = await pages(client, last_page, city="Gurugram", limit=100)
+    assert ids == newest_verified_first(listings)
+
+
+async def test_dense_matches_page_in_order(client: httpx.AsyncClient, listings: list[dict[str, Any]]) -> None:
+    # Every listing is in a "Sector ...": dense matches, walked in the default order.
+    ids, answers = await pages(client, 3, location="sect", limit=50)
+    assert all(answer["total_count"] == MAX_COUNTED and answer["has_more"] for answer in answers)
+    assert ids == newest_verified_first(listings)[:150]
+
+
+async def test_city_bhk_and_price_pages_in_order(client: httpx.AsyncClient, listings: list[dict[str, Any]]) -> None:
+    params = {"city": "Gurugram", "bhk_type": "2BHK", "min_price": 20000, "max_price": 40000, "limit": 40}
+    matching = [row for row in listings if row["bhk_type"] == "2BHK" and 20000 <= row["rent"] <= 40000]
+    ids, answers = await pages(client, 3, **params)
+    assert answers[0]["total_count"] == len(matching)
+    assert ids == newest_verified_first(matching)[:120]
+
+
+async def test_nearest_first_when_the_circle_is_dense(
+    client: httpx.AsyncClient, listings: list[dict[str, Any]]
+) -> None:
+    lat, lng = CENTRE
+    distances = {row["id"]: haversine_km(lat, lng, row["latitude"], row["longitude"]) for row in listings}
+    nearest = sorted(distances, key=lambda found: (distances[found], found))
+    ids, answers = await pages(client, 4, lat=lat, lng=lng, radius_km=10, sort_by="distance", limit=30)
+    assert all(answer["total_count"] == MAX_COUNTED for answer in answers)
+    assert ids == nearest[:120]
+    shown = [found["distance_km"] for answer in answers for found in answer["properties"]]
+    assert shown == sorted(shown) and shown[-1] == pytest.approx(distances[nearest[119]], abs=0.01)
