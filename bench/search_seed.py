@@ -198,3 +198,22 @@ async def storage(url: str) -> tuple[float, float, float]:
     finally:
         await engine.dispose()
     return rows / 1e6, indexes / 1e6, int(pool or 0) / 1e6
+
+
+async def buffer_pool_mb(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(text("SELECT @@innodb_buffer_pool_size")) or 0) // 2**20
+    finally:
+        await engine.dispose()
+
+
+async def set_buffer_pool_mb(url: str, megabytes: int) -> None:
+    """Resize the server's InnoDB buffer pool (MariaDB resizes it online, in the background)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f"SET GLOBAL innodb_buffer_pool_size = {int(megabytes) * 2**20}"))
+    finally:
+        await engine.dispose()
