@@ -14,8 +14,9 @@ match of a broad search:
   the Property indexes), and only its own rows are read whole.
 - A search with fewer than MAX_COUNTED matches sorts them all: a bounded sort.
   One with more (its matches are dense) walks an index in its sort order and
-  stops at the page, which dense matches fill after a short walk; a distance
-  sort narrows its circle instead until it holds about a page (`nearest`).
+  stops at the page, which dense matches fill after a short walk. A distance
+  sort with many times a page of matches narrows its circle instead until it
+  holds about a page (`nearest`).
 
 bench/search.py measures this at 10,000 and 100,000 listings.
 """
@@ -38,6 +39,8 @@ MAX_COUNTED = 1_000
 MAX_PAGED = 10_000
 # Dense matches are walked in sort order for pages up to this depth; deeper, sorting them all is cheaper.
 MAX_WALKED_DEPTH = 200
+# A distance sort over this many times the matches it shows first narrows its circle (`nearest`).
+NARROWED_CIRCLE = 4
 # The index that holds the whole catalogue in each sort's order (models.Property).
 CATALOGUE_ORDER = {
     None: "ix_properties_default_order",
@@ -212,8 +215,8 @@ async def search(session: AsyncSession, filters: Filters, *, offset: int, limit:
         return Found([], 0, more=False)
     dense = total == MAX_COUNTED and offset + limit <= MAX_WALKED_DEPTH
     searched = filters
-    if dense and filters.sort_by == "distance":
-        searched = await nearest(session, filters, dialect, offset + limit + 1)
+    if filters.sort_by == "distance" and total >= NARROWED_CIRCLE * (offset + limit + 1):
+        searched = await nearest(session, filters, dialect, offset + limit + 1, total)
     # The page's ids first, and one more to tell whether another page follows;
     # then their rows by primary key: a deep page skips ids, not whole rows.
     page = page_query(searched, dialect, dense=dense).offset(offset).limit(limit + 1).subquery("page")
@@ -227,17 +230,18 @@ async def search(session: AsyncSession, filters: Filters, *, offset: int, limit:
     return Found(found, total, more=len(rows) > limit and offset + limit < MAX_PAGED)
 
 
-async def nearest(session: AsyncSession, filters: Filters, dialect: str, needed: int) -> Filters:
+async def nearest(session: AsyncSession, filters: Filters, dialect: str, needed: int, total: int) -> Filters:
     """The search narrowed to a circle that holds its `needed` nearest matches, and not many more.
 
-    The whole circle holds at least MAX_COUNTED matches: sorting them all by
-    distance would cost as much as the catalogue is dense. Every match inside a
-    smaller circle is nearer than every match outside it, so once a smaller
-    circle holds `needed` matches, its own sorted matches are the page.
+    The whole circle holds `total` matches (or more, if that is MAX_COUNTED),
+    many times a page: sorting them all by distance would cost as much as the
+    catalogue is dense. Every match inside a smaller circle is nearer than every
+    match outside it, so once a smaller circle holds `needed` matches, its own
+    sorted matches are the page.
     """
     radius = filters.radius_km or DEFAULT_RADIUS_KM
-    # Were the matches spread evenly, this circle would hold four times `needed`.
-    inner = radius * math.sqrt(4 * needed / MAX_COUNTED)
+    # Were the matches spread evenly, this circle would hold NARROWED_CIRCLE times `needed`.
+    inner = radius * math.sqrt(NARROWED_CIRCLE * needed / total)
     while inner < radius:
         narrower = replace(filters, radius_km=inner)
         if await count(session, capped_count_query(narrower, dialect)) >= needed:
