@@ -1,7 +1,8 @@
 """The Homer app: settings, routes, middleware, error handlers and the lifespan.
 
-`uvicorn main:app` serves it. With no environment at all it runs on SQLite
-and in-process broadcast; `DATABASE_URL` and `BROADCAST_URL` move it to
+`uvicorn main:app` serves it (in production with the WebSocket protocol of
+realtime/protocol.py: see the Procfile). With no environment at all it runs
+on SQLite and in-process broadcast; `DATABASE_URL` and `BROADCAST_URL` move it to
 MariaDB/MySQL and Redis.
 """
 

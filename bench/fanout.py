@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from homer_setup import DATABASE_URL, homer_pairs, homer_socket, send_cost  # noqa: E402
 
-from tests.live import PROJECT, Server, free_port, server_env  # noqa: E402
+from tests.live import PROJECT, UVICORN_WS, Server, free_port, server_env  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PAIRS = 100
@@ -96,7 +96,8 @@ class System:
 
 
 def start_relay(port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "--app-dir", "bench", "relay_app:app"]
+    # The same uvicorn options as Homer's processes (tests/live.py), so that only the apps differ.
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", "bench", "relay_app:app", *UVICORN_WS]
     command += ["--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=PROJECT, env=os.environ | {"RELAY_BROADCAST_URL": REDIS_URL})
     deadline = time.monotonic() + 30

@@ -27,10 +27,13 @@ from websockets.exceptions import ConnectionClosed
 from persistence.engine import make_engine, make_sessionmaker
 from persistence.models import User
 from realtime.mailbox import Mailbox
+from realtime.protocol import UVICORN_OPTION
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEST_PASSWORD = "correct horse battery"
 ORIGIN = "http://localhost:5173"
+# As in the Procfile: the WebSocket protocol production runs, so that tests and benchmarks exercise it.
+UVICORN_WS = ["--ws", UVICORN_OPTION]
 
 
 def free_port() -> int:
@@ -56,7 +59,8 @@ class Server:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self, timeout: float = 30) -> Server:
-        command = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(self.port), "--log-level", "warning"]
+        command = [sys.executable, "-m", "uvicorn", "main:app", *UVICORN_WS, "--port", str(self.port)]
+        command += ["--log-level", "warning"]
         self.process = subprocess.Popen(command, cwd=PROJECT, env=os.environ | self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

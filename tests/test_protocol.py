@@ -1,0 +1,64 @@
+"""The WebSocket protocol uvicorn runs with (realtime/protocol.py), against a real uvicorn process."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
+
+from realtime.protocol import UVICORN_OPTION
+from tests.live import PROJECT, Server, next_frame, open_socket, register
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def deflate_of(ws: ClientConnection) -> PerMessageDeflate:
+    (extension,) = ws.protocol.extensions
+    assert isinstance(extension, PerMessageDeflate)
+    return extension
+
+
+async def ping_pong(ws: ClientConnection, times: int = 5) -> None:
+    for _ in range(times):
+        await ws.send('{"type": "ping"}')
+        assert await next_frame(ws, "pong") == {"type": "pong"}
+
+
+async def test_compression_is_negotiated_with_a_small_window_and_client_frames_without_takeover(
+    server: Server,
+) -> None:
+    user = await register(server)
+    async with await open_socket(server, user["token"]) as ws:  # websockets offers deflate like a browser does
+        assert ws.response is not None
+        assert ws.response.headers["Sec-WebSocket-Extensions"] == (
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12"
+        )
+        deflate = deflate_of(ws)
+        assert not deflate.remote_no_context_takeover and deflate.remote_max_window_bits == 12
+        assert (await next_frame(ws, "hello"))["user_id"] == user["user_id"]
+        await ping_pong(ws)  # compressed both ways; the server's frames refer back to earlier ones
+
+
+async def test_a_client_may_refuse_the_servers_context_takeover(server: Server) -> None:
+    user = await register(server)
+    offer = ClientPerMessageDeflateFactory(server_no_context_takeover=True, client_max_window_bits=True)
+    async with await open_socket(server, user["token"], extensions=[offer]) as ws:
+        assert ws.response is not None
+        assert ws.response.headers["Sec-WebSocket-Extensions"].startswith(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        )
+        await next_frame(ws, "hello")
+        await ping_pong(ws)
+
+
+async def test_a_client_without_compression(server: Server) -> None:
+    user = await register(server)
+    async with await open_socket(server, user["token"], compression=None) as ws:
+        assert ws.response is not None and "Sec-WebSocket-Extensions" not in ws.response.headers
+        assert ws.protocol.extensions == []
+        await next_frame(ws, "hello")
+        await ping_pong(ws)
+
+
+def test_production_runs_the_protocol_the_tests_run() -> None:
+    assert f"--ws {UVICORN_OPTION} " in (PROJECT / "Procfile").read_text()
