@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
 
-from realtime.protocol import UVICORN_OPTION
+from realtime.protocol import UVICORN_OPTION, Inbox
 from tests.live import PROJECT, Server, next_frame, open_socket, register
 
 pytestmark = pytest.mark.timeout(60)
@@ -62,3 +64,15 @@ async def test_a_client_without_compression(server: Server) -> None:
 
 def test_production_runs_the_protocol_the_tests_run() -> None:
     assert f"--ws {UVICORN_OPTION} " in (PROJECT / "Procfile").read_text()
+
+
+async def test_inbox_hands_out_in_order_and_loses_nothing_to_a_cancelled_getter() -> None:
+    inbox = Inbox()
+    cancelled = asyncio.create_task(inbox.get())
+    waiting = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    inbox.put_nowait("first")
+    cancelled.cancel()  # woken, then cancelled before it ran: "first" stays for the other getter
+    inbox.put_nowait("second")
+    assert await waiting == "first" and await inbox.get() == "second"
+    assert inbox.empty() and cancelled.cancelled()
