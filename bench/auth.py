@@ -45,6 +45,7 @@ from pathlib import Path
 
 import bcrypt
 import httpx
+from machine import cpu_seconds, other_cores
 from sqlalchemy.engine import make_url
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -192,29 +193,11 @@ async def time_health(client: httpx.AsyncClient, count: int) -> list[float]:
     return latencies
 
 
-def cpu_seconds(server_pid: int) -> tuple[float, float] | None:
-    """CPU seconds used so far by the whole machine, and by the server and this script; None off Linux."""
-    try:
-        with open("/proc/stat") as stat:
-            machine = [int(ticks) for ticks in stat.readline().split()[1:9]]
-        with open(f"/proc/{server_pid}/stat") as stat:
-            server = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    tick = os.sysconf("SC_CLK_TCK")
-    busy = sum(machine) - machine[3] - machine[4]  # all but idle and iowait
-    ours = (int(server[11]) + int(server[12])) / tick + sum(os.times()[:2])
-    return busy / tick, ours
-
-
 async def measure_health(client: httpx.AsyncClient, count: int, server_pid: int) -> Window:
-    before, start = cpu_seconds(server_pid), time.perf_counter()
+    before, start = cpu_seconds([server_pid]), time.perf_counter()
     latencies = await time_health(client, count)
-    after, seconds = cpu_seconds(server_pid), time.perf_counter() - start
-    if before is None or after is None:
-        return Window(latencies, None)
-    others = ((after[0] - before[0]) - (after[1] - before[1])) / seconds
-    return Window(latencies, max(0.0, others))  # the two counts tick apart: a small negative is zero
+    after, seconds = cpu_seconds([server_pid]), time.perf_counter() - start
+    return Window(latencies, other_cores(before, after, seconds))
 
 
 async def keep_warm(client: httpx.AsyncClient, until: Awaitable[None]) -> None:

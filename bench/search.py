@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
 import random
 import statistics
 import sys
@@ -47,6 +46,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import search_data as data  # noqa: E402
+from machine import cpu_seconds, database_pids, other_cores  # noqa: E402
 from search_seed import SEED, buffer_pool_mb, pick_city, prepare, seed, set_buffer_pool_mb, storage  # noqa: E402
 
 from tests.live import Server, server_env  # noqa: E402
@@ -163,7 +163,7 @@ def run(servers: dict[int, Server], requests: int, warmup: int) -> dict[int, Run
                 for client in clients.values():
                     client.get(SEARCH_PATH, params=params)
         measured = plans(requests, "measure")
-        before, start = cpu_seconds(pids), time.perf_counter()
+        before, start = cpu_seconds([*pids, *database_pids()]), time.perf_counter()
         for i in range(requests):
             for name, params_list in measured.items():
                 for size, client in clients.items():
@@ -176,42 +176,12 @@ def run(servers: dict[int, Server], requests: int, warmup: int) -> dict[int, Run
                         continue
                     sample.latencies.append(elapsed)
                     sample.totals.append(response.json()["total_count"])
-        after, seconds = cpu_seconds(pids), time.perf_counter() - start
+        after, seconds = cpu_seconds([*pids, *database_pids()]), time.perf_counter() - start
     finally:
         for client in clients.values():
             client.close()
-    others = None
-    if before is not None and after is not None:
-        others = max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / seconds)
+    others = other_cores(before, after, seconds)
     return {size: Run(samples[size], others) for size in servers}
-
-
-def database_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() in ("mariadbd", "mysqld"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def cpu_seconds(server_pids: list[int]) -> tuple[float, float] | None:
-    """CPU seconds used so far by the whole machine, and by the servers, the database and this script."""
-    tick = os.sysconf("SC_CLK_TCK")
-    try:
-        with open("/proc/stat") as stat:
-            machine = [int(ticks) for ticks in stat.readline().split()[1:9]]
-        ours = sum(os.times()[:2])
-        for pid in [*server_pids, *database_pids()]:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            ours += (int(fields[11]) + int(fields[12])) / tick
-    except OSError:
-        return None
-    return (sum(machine) - machine[3] - machine[4]) / tick, ours
 
 
 # ---- the report

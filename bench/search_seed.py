@@ -18,7 +18,7 @@ import search_data as data
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
-from persistence.engine import create_schema, make_engine
+from persistence.engine import create_schema, short_lived_engine
 from persistence.models import Property, User
 from tests.live import drop_all_tables
 
@@ -150,26 +150,19 @@ def owner(n: int, now: datetime) -> dict[str, Any]:
 async def prepare(url: str) -> None:
     """Create the database if missing, drop its tables and create today's schema."""
     database = make_url(url).database
-    server = make_engine(make_url(url).set(database="").render_as_string(hide_password=False))
-    try:
+    async with short_lived_engine(make_url(url).set(database="").render_as_string(hide_password=False)) as server:
         async with server.begin() as connection:
             await connection.execute(text(f"CREATE DATABASE IF NOT EXISTS `{database}`"))
-    finally:
-        await server.dispose()
     await drop_all_tables(url)
-    engine = make_engine(url)
-    try:
+    async with short_lived_engine(url) as engine:
         await create_schema(engine)
-    finally:
-        await engine.dispose()
 
 
 async def seed(url: str, rng: random.Random, count: int, *, with_owners: bool) -> None:
     """Add `count` listings in multi-row inserts, then ANALYZE so the optimizer sees the new size."""
     now = datetime.now(UTC)
     owner_ids = [owner(n, now)["id"] for n in range(OWNERS)]
-    engine = make_engine(url)
-    try:
+    async with short_lived_engine(url) as engine:
         async with engine.begin() as connection:
             if with_owners:
                 await connection.execute(insert(User), [owner(n, now) for n in range(OWNERS)])
@@ -178,42 +171,28 @@ async def seed(url: str, rng: random.Random, count: int, *, with_owners: bool) -
                 await connection.execute(insert(Property), rows)
         async with engine.connect() as connection:
             await connection.execute(text("ANALYZE TABLE properties"))
-    finally:
-        await engine.dispose()
 
 
 async def storage(url: str) -> tuple[float, float, float]:
     """MB of the properties table's rows and of its indexes, and of the InnoDB buffer pool."""
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as connection:
-            sizes = await connection.execute(
-                text(
-                    "SELECT data_length, index_length FROM information_schema.tables"
-                    " WHERE table_schema = DATABASE() AND table_name = 'properties'"
-                )
+    async with short_lived_engine(url) as engine, engine.connect() as connection:
+        sizes = await connection.execute(
+            text(
+                "SELECT data_length, index_length FROM information_schema.tables"
+                " WHERE table_schema = DATABASE() AND table_name = 'properties'"
             )
-            rows, indexes = sizes.one()
-            pool = await connection.scalar(text("SELECT @@innodb_buffer_pool_size"))
-    finally:
-        await engine.dispose()
+        )
+        rows, indexes = sizes.one()
+        pool = await connection.scalar(text("SELECT @@innodb_buffer_pool_size"))
     return rows / 1e6, indexes / 1e6, int(pool or 0) / 1e6
 
 
 async def buffer_pool_mb(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return int(await connection.scalar(text("SELECT @@innodb_buffer_pool_size")) or 0) // 2**20
-    finally:
-        await engine.dispose()
+    async with short_lived_engine(url) as engine, engine.connect() as connection:
+        return int(await connection.scalar(text("SELECT @@innodb_buffer_pool_size")) or 0) // 2**20
 
 
 async def set_buffer_pool_mb(url: str, megabytes: int) -> None:
     """Resize the server's InnoDB buffer pool (MariaDB resizes it online, in the background)."""
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f"SET GLOBAL innodb_buffer_pool_size = {int(megabytes) * 2**20}"))
-    finally:
-        await engine.dispose()
+    async with short_lived_engine(url) as engine, engine.connect() as connection:
+        await connection.execute(text(f"SET GLOBAL innodb_buffer_pool_size = {int(megabytes) * 2**20}"))

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, func, or_, select, union_all
+from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from errors import BadRequest, Forbidden, NotFound
-from persistence.models import Chat, Contact, Notification, Property, User
+from persistence.models import Chat, Contact, Property, User, chats_table, notifications_table
 from persistence.types import quiet_update
 from persistence.users import effective_tier
 
 FREE_CONTACT_LIMIT = 5
 CONTACT_LIMIT_REACHED = "Contact limit reached. Upgrade to premium."
 READABLE_STATUSES = ("active", "archived")
-chats_table = cast(Table, Chat.__table__)
-notifications_table = cast(Table, Notification.__table__)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ writers. On MySQL both factories are the same.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for reading only: on SQLite they never take the write lock."""
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+@asynccontextmanager
+async def short_lived_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine for one piece of work outside the app (scripts, tests, benchmarks), disposed after it."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 async def create_schema(engine: AsyncEngine) -> None:

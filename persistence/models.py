@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -371,3 +372,9 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(191), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The Core tables of the models whose hot paths use lean Core statements (sends.py, chats.py).
+chats_table = cast(Table, Chat.__table__)
+messages_table = cast(Table, Message.__table__)
+notifications_table = cast(Table, Notification.__table__)

@@ -24,9 +24,10 @@ bench/search.py measures this at 10,000 and 100,000 listings.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +49,7 @@ CATALOGUE_ORDER = {
     "price_low": "ix_properties_rent",
     "price_high": "ix_properties_rent",
 }
+T = TypeVar("T")
 # Coordinates without a radius: what "near me" means in an Indian city.
 DEFAULT_RADIUS_KM = 10.0
 
@@ -192,8 +194,7 @@ def page_query(filters: Filters, dialect: str, *, dense: bool = False) -> Select
     if filters.lat is not None and filters.sort_by != "distance":
         columns.append(distance_from(filters).label("distance"))
     # Ordering by the selected columns (a label for the distance) computes nothing twice.
-    order = [key.desc() for key in keys] if descending else keys
-    query = select(*columns).where(*conditions(filters, dialect)).order_by(*order)
+    query = select(*columns).where(*conditions(filters, dialect)).order_by(*in_order(keys, descending))
     if hint := index_hint(filters, dense=dense):
         query = query.with_hint(Property, hint, "mysql")
     return query
@@ -214,20 +215,27 @@ async def search(session: AsyncSession, filters: Filters, *, offset: int, limit:
     if total == 0:
         return Found([], 0, more=False)
     dense = total == MAX_COUNTED and offset + limit <= MAX_WALKED_DEPTH
+    needed = offset + limit + 1  # the page and one more, to tell whether another page follows
     searched = filters
-    if filters.sort_by == "distance" and total >= NARROWED_CIRCLE * (offset + limit + 1):
-        searched = await nearest(session, filters, dialect, offset + limit + 1, total)
-    # The page's ids first, and one more to tell whether another page follows;
-    # then their rows by primary key: a deep page skips ids, not whole rows.
+    if filters.sort_by == "distance" and total >= NARROWED_CIRCLE * needed:
+        searched = await nearest(session, filters, dialect, needed, total)
+    # The page's ids first, then their rows by primary key: a deep page skips ids, not whole rows.
     page = page_query(searched, dialect, dense=dense).offset(offset).limit(limit + 1).subquery("page")
     # Sorted by the page's own columns, MariaDB sorts the ids before it joins, not whole rows after.
     keys, descending = sort_keys(searched)
-    order = [page.c[key.name] for key in keys]
     query = select(Property, page).join(page, Property.id == page.c.id)
-    query = query.order_by(*([key.desc() for key in order] if descending else order))
-    rows = (await session.execute(query)).all()
-    found = [(row[0], row.distance if filters.lat is not None else None) for row in rows[:limit]]
-    return Found(found, total, more=len(rows) > limit and offset + limit < MAX_PAGED)
+    query = query.order_by(*in_order([page.c[key.name] for key in keys], descending))
+    rows, more = trimmed((await session.execute(query)).all(), offset, limit)
+    return Found([(row[0], row.distance if filters.lat is not None else None) for row in rows], total, more)
+
+
+def in_order(keys: list[Any], descending: bool) -> list[Any]:
+    return [key.desc() for key in keys] if descending else keys
+
+
+def trimmed(rows: Sequence[T], offset: int, limit: int) -> tuple[list[T], bool]:
+    """A page's rows, fetched with one more than `limit`, and whether another page follows it."""
+    return list(rows[:limit]), len(rows) > limit and offset + limit < MAX_PAGED
 
 
 async def nearest(session: AsyncSession, filters: Filters, dialect: str, needed: int, total: int) -> Filters:
@@ -286,6 +294,6 @@ async def lifestyle_search(session: AsyncSession, filters: LifestyleFilters, *, 
     if filters.bhk:
         where.append(Property.bhk_type == filters.bhk)
     query = select(Property).where(*where).order_by(aqi, Property.id)
-    rows = list(await session.scalars(query.offset(offset).limit(limit + 1)))
+    rows, more = trimmed(list(await session.scalars(query.offset(offset).limit(limit + 1))), offset, limit)
     total = await count(session, select(Property.id).where(*where).limit(MAX_COUNTED))
-    return Found([(prop, None) for prop in rows[:limit]], total, more=len(rows) > limit and offset + limit < MAX_PAGED)
+    return Found([(prop, None) for prop in rows], total, more)

@@ -30,17 +30,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, case, insert, select, tuple_, update
+from sqlalchemy import bindparam, case, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from errors import ApiError, Forbidden, NotFound
-from persistence.models import Chat, Message
+from persistence.models import chats_table, messages_table
 from persistence.types import new_id
-
-chats_table = cast(Table, Chat.__table__)
-messages_table = cast(Table, Message.__table__)
 
 
 @dataclass(frozen=True)

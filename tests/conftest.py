@@ -23,7 +23,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import delete
 
 from main import create_app
-from persistence.engine import create_schema, make_engine
+from persistence.engine import create_schema, short_lived_engine
 from persistence.models import Base
 from settings import Settings
 from tests.live import TEST_PASSWORD, RedisServer, Server, drop_all_tables, server_env
@@ -78,14 +78,11 @@ async def empty_tables(url: str) -> None:
     """MariaDB keeps one database across tests; each test starts with empty tables."""
     if not url.startswith("mysql"):
         return
-    engine = make_engine(url)
-    try:
+    async with short_lived_engine(url) as engine:
         await create_schema(engine)
         async with engine.begin() as connection:
             for table in reversed(Base.metadata.sorted_tables):
                 await connection.execute(delete(table))
-    finally:
-        await engine.dispose()
 
 
 Register = Callable[..., Awaitable[dict[str, Any]]]

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from persistence.engine import make_engine, make_sessionmaker
+from persistence.engine import make_sessionmaker, short_lived_engine
 from persistence.models import User
 from realtime.mailbox import Mailbox
 from realtime.protocol import UVICORN_OPTION
@@ -211,28 +212,20 @@ async def message_at(ws: ClientConnection, seq: int, timeout: float = 10) -> dic
 
 async def drop_all_tables(url: str) -> None:
     """Drop every table of a MariaDB database, whatever references what."""
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as connection:
-            names = (await connection.execute(text("SHOW TABLES"))).scalars().all()
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
-            for name in names:
-                await connection.execute(text(f"DROP TABLE `{name}`"))
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
-    finally:
-        await engine.dispose()
+    async with short_lived_engine(url) as engine, engine.begin() as connection:
+        names = (await connection.execute(text("SHOW TABLES"))).scalars().all()
+        await connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+        for name in names:
+            await connection.execute(text(f"DROP TABLE `{name}`"))
+        await connection.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
 
 
 async def run_sql(url: str, work: Callable[[AsyncSession], Any]) -> None:
     """Direct database work for test setup, in its own short-lived engine."""
-    engine = make_engine(url)
-    try:
-        async with make_sessionmaker(engine).begin() as session:
-            result = work(session)
-            if inspect.isawaitable(result):
-                await result
-    finally:
-        await engine.dispose()
+    async with short_lived_engine(url) as engine, make_sessionmaker(engine).begin() as session:
+        result = work(session)
+        if inspect.isawaitable(result):
+            await result
 
 
 async def set_premium(url: str, user_id: str, days: int = 30) -> None:
@@ -257,6 +250,21 @@ async def make_property(server: Server, owner: dict[str, Any]) -> str:
     r = await call(server, "POST", "/api/properties/create", owner["token"], json=body)
     assert r.status_code == 201, r.text
     return r.json()["property_id"]  # type: ignore[no-any-return]
+
+
+def property_row(owner_id: str, **fields: Any) -> dict[str, Any]:
+    """An active listing as a row for Core inserts: every column the database requires, then `fields`.
+
+    For tests that need thousands of listings; one by one through the API would take minutes.
+    """
+    now = datetime.now(UTC)
+    required: dict[str, Any] = {"id": str(uuid.uuid4()), "owner_id": owner_id, "title": "Listing", "description": ""}
+    required |= {"property_type": "apartment", "bhk_type": "2BHK", "rent": Decimal(20000)}
+    required |= {"security_deposit": Decimal(0), "maintenance_charges": Decimal(0)}
+    required |= {"address": "", "city": "", "state": "", "pincode": "", "locality": ""}
+    required |= {"is_verified": False, "verification_fee_paid": False, "status": "active"}
+    required |= {"total_views": 0, "premium_views": 0, "total_contacts": 0, "shortlisted_count": 0}
+    return required | {"created_at": now, "updated_at": now} | fields
 
 
 async def chat_between(server: Server, database_url: str) -> tuple[dict[str, Any], dict[str, Any], str]:

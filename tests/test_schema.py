@@ -38,7 +38,7 @@ from sqlalchemy.engine import Inspector, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from persistence.engine import create_schema, make_engine, schema_statements
+from persistence.engine import create_schema, schema_statements, short_lived_engine
 from persistence.models import Base, LoginThrottle
 from persistence.types import utcnow
 from tests.conftest import MYSQL_URL
@@ -63,13 +63,9 @@ class Shape:
 
 
 async def run_on_server(*statements: str) -> None:
-    engine = make_engine(MYSQL_URL)
-    try:
-        async with engine.begin() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+    async with short_lived_engine(MYSQL_URL) as engine, engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
 
 
 @pytest.fixture
@@ -80,11 +76,10 @@ async def scratch_engine() -> AsyncIterator[AsyncEngine]:
         f"CREATE DATABASE `{SCRATCH_DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
     )
     url = make_url(MYSQL_URL).set(database=SCRATCH_DATABASE).render_as_string(hide_password=False)
-    engine = make_engine(url)
     try:
-        yield engine
+        async with short_lived_engine(url) as engine:
+            yield engine
     finally:
-        await engine.dispose()
         await run_on_server(f"DROP DATABASE IF EXISTS `{SCRATCH_DATABASE}`")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import struct
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,7 +24,7 @@ from persistence.models import Property
 from persistence.search import MAX_COUNTED
 from settings import Settings
 from tests.conftest import Register
-from tests.live import run_sql
+from tests.live import property_row, run_sql
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,33 +43,20 @@ def rows(owner_id: str) -> list[dict[str, Any]]:
     for n in range(LISTINGS):
         bhk = rng.choice(["1BHK", "2BHK", "3BHK"])
         made.append(
-            {
-                "id": str(uuid.uuid4()),
-                "owner_id": owner_id,
-                "title": f"{bhk} flat {n}",
-                "description": "",
-                "property_type": "apartment",
-                "bhk_type": bhk,
-                "rent": Decimal(rng.randrange(10000, 60000, 500)),
-                "security_deposit": Decimal(0),
-                "maintenance_charges": Decimal(0),
-                "address": "",
-                "city": "Gurugram",
-                "state": "Haryana",
-                "pincode": "",
-                "locality": f"Sector {rng.randrange(40, 60)}",
-                "latitude": single(CENTRE[0] + rng.uniform(-0.03, 0.03)),
-                "longitude": single(CENTRE[1] + rng.uniform(-0.03, 0.03)),
-                "is_verified": rng.random() < 0.3,
-                "verification_fee_paid": False,
-                "total_views": 0,
-                "premium_views": 0,
-                "total_contacts": 0,
-                "shortlisted_count": 0,
-                "status": "active" if n % 25 else "rented",
-                "created_at": now - timedelta(minutes=rng.randrange(100_000)),
-                "updated_at": now,
-            }
+            property_row(
+                owner_id,
+                title=f"{bhk} flat {n}",
+                bhk_type=bhk,
+                rent=Decimal(rng.randrange(10000, 60000, 500)),
+                city="Gurugram",
+                state="Haryana",
+                locality=f"Sector {rng.randrange(40, 60)}",
+                latitude=single(CENTRE[0] + rng.uniform(-0.03, 0.03)),
+                longitude=single(CENTRE[1] + rng.uniform(-0.03, 0.03)),
+                is_verified=rng.random() < 0.3,
+                status="active" if n % 25 else "rented",
+                created_at=now - timedelta(minutes=rng.randrange(100_000)),
+            )
         )
     return made
 

@@ -19,10 +19,11 @@ from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.engine import make_engine
+from persistence.engine import make_engine, short_lived_engine
 from persistence.models import Property, User
 from persistence.search import CATALOGUE_ORDER, Filters, capped_count_query, page_query
 from tests.conftest import MYSQL_URL, empty_tables
+from tests.live import property_row
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(120)]
 
@@ -54,69 +55,52 @@ def rows(rng: random.Random, owner_id: str) -> list[dict[str, Any]]:
     for n in range(LISTINGS):
         city = rng.randrange(len(CITIES))
         listings.append(
-            {
-                "id": str(uuid.uuid4()),
-                "owner_id": owner_id,
-                "title": " ".join(rng.sample(WORDS, 3)) + f" home {n}",
-                "description": " ".join(rng.sample(WORDS, 6)),
-                "property_type": "apartment",
-                "bhk_type": rng.choice(["1BHK", "2BHK", "3BHK", "4BHK+"]),
-                "rent": Decimal(rng.randrange(5000, 150000, 500)),
-                "security_deposit": Decimal(0),
-                "maintenance_charges": Decimal(0),
-                "address": "",
-                "city": CITIES[city],
-                "state": "",
-                "pincode": "",
-                "locality": f"Locality {rng.randrange(40)}",
-                "latitude": 8 + city + rng.uniform(-0.2, 0.2),
-                "longitude": 72 + city / 2 + rng.uniform(-0.2, 0.2),
-                "is_verified": rng.random() < 0.3,
-                "verification_fee_paid": False,
-                "total_views": 0,
-                "premium_views": 0,
-                "total_contacts": 0,
-                "shortlisted_count": 0,
-                "status": "active" if rng.random() < 0.9 else "rented",
-                "created_at": now - timedelta(minutes=n),
-                "updated_at": now,
-            }
+            property_row(
+                owner_id,
+                title=" ".join(rng.sample(WORDS, 3)) + f" home {n}",
+                description=" ".join(rng.sample(WORDS, 6)),
+                bhk_type=rng.choice(["1BHK", "2BHK", "3BHK", "4BHK+"]),
+                rent=Decimal(rng.randrange(5000, 150000, 500)),
+                city=CITIES[city],
+                locality=f"Locality {rng.randrange(40)}",
+                latitude=8 + city + rng.uniform(-0.2, 0.2),
+                longitude=72 + city / 2 + rng.uniform(-0.2, 0.2),
+                is_verified=rng.random() < 0.3,
+                status="active" if rng.random() < 0.9 else "rented",
+                created_at=now - timedelta(minutes=n),
+            )
         )
     return listings
 
 
 async def seed() -> None:
     await empty_tables(MYSQL_URL)
-    engine = make_engine(MYSQL_URL)
     owner_id = str(uuid.uuid4())
-    try:
-        async with engine.begin() as connection:
-            now = datetime.now(UTC)
-            await connection.execute(
-                insert(User).values(
-                    id=owner_id,
-                    email="plans@example.in",
-                    phone="+919000000001",
-                    password_hash="x" * 60,
-                    user_type="owner",
-                    full_name="Plan Owner",
-                    subscription_tier="free",
-                    contacts_used=0,
-                    is_verified_renter=False,
-                    is_verified_owner=False,
-                    renter_verification_status="not_submitted",
-                    owner_verification_status="not_submitted",
-                    profile_visibility=True,
-                    is_admin=False,
-                    is_active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
+    async with short_lived_engine(MYSQL_URL) as engine, engine.begin() as connection:
+        now = datetime.now(UTC)
+        await connection.execute(
+            insert(User).values(
+                id=owner_id,
+                email="plans@example.in",
+                phone="+919000000001",
+                password_hash="x" * 60,
+                user_type="owner",
+                full_name="Plan Owner",
+                subscription_tier="free",
+                contacts_used=0,
+                is_verified_renter=False,
+                is_verified_owner=False,
+                renter_verification_status="not_submitted",
+                owner_verification_status="not_submitted",
+                profile_visibility=True,
+                is_admin=False,
+                is_active=True,
+                created_at=now,
+                updated_at=now,
             )
-            await connection.execute(insert(Property), rows(random.Random(7), owner_id))
-            await connection.execute(text("ANALYZE TABLE properties"))
-    finally:
-        await engine.dispose()
+        )
+        await connection.execute(insert(Property), rows(random.Random(7), owner_id))
+        await connection.execute(text("ANALYZE TABLE properties"))
 
 
 @pytest.fixture(scope="module", autouse=True)
