@@ -123,8 +123,19 @@ CREATE TABLE IF NOT EXISTS properties (
   KEY ix_properties_locality (status, locality, is_verified, created_at),
   KEY ix_properties_owner (owner_id, status),
   KEY ix_properties_recent (status, created_at),
-  KEY ix_properties_rent (status, rent),
-  FULLTEXT KEY ft_properties_text (title, description, locality)
+  KEY ix_properties_rent (status, rent)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The words of active listings, for `q` (persistence/words.py): a word's
+-- listings in the default sort's order, and each listing's words by id.
+CREATE TABLE IF NOT EXISTS property_words (
+  word VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
+  is_verified BOOL NOT NULL,
+  created_at DATETIME(6) NOT NULL,
+  property_id VARCHAR(36) NOT NULL,
+  PRIMARY KEY (word, is_verified, created_at, property_id),
+  CONSTRAINT fk_property_words_property_id FOREIGN KEY (property_id) REFERENCES properties (id) ON DELETE CASCADE,
+  KEY ix_property_words_property (property_id, word)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS realtime_tickets (

@@ -53,7 +53,7 @@ from tests.live import Server, server_env  # noqa: E402
 
 DATABASE_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench_search"
 SMALL_SUFFIX = "_10k"  # the 10,000-listing database: DATABASE_URL's name with this suffix
-BUFFER_POOL_MB = 1024  # holds both tables and their indexes (about 400 MB) with room to spare
+BUFFER_POOL_MB = 2048  # holds both databases: listings, their indexes and their words (about 1 GB)
 SIZES = (10_000, 100_000)
 SEARCH_PATH = "/api/properties/search"
 TARGET_P99_RATIO = 1.5
@@ -136,7 +136,7 @@ class Sample:
 class Run:
     samples: dict[str, Sample]
     others: float | None  # cores that other processes used meanwhile; None where /proc is missing
-    storage: tuple[float, float, float] = (0.0, 0.0, 0.0)  # MB: table rows, its indexes, InnoDB buffer pool
+    storage: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # MB: see search_seed.storage
 
 
 def plans(requests: int, salt: str) -> dict[str, list[Params]]:
@@ -217,9 +217,9 @@ def report(runs: dict[int, Run], requests: int) -> None:
     print()
     for size in SIZES:
         failures = sum(sample.failures for sample in runs[size].samples.values())
-        rows, indexes, pool = runs[size].storage
+        rows, indexes, words, pool = runs[size].storage
         print(f"{size:,} listings: properties {rows:.0f} MB of rows + {indexes:.0f} MB of indexes", end="")
-        print(f" (InnoDB buffer pool {pool:.0f} MB)")
+        print(f", words {words:.0f} MB (InnoDB buffer pool {pool:.0f} MB)")
         others = runs[size].others
         load = "unknown" if others is None else f"{others:.2f} cores"
         warn = " (busy machine: treat the p99 with care)" if others and others > BUSY_MACHINE_CORES else ""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from persistence.engine import create_schema, short_lived_engine
 from persistence.models import Property, User
+from persistence.words import index_listings
 from tests.live import drop_all_tables
 
 OWNERS = 2_000  # about 50 listings an owner at 100k: brokers and builders list many
@@ -169,22 +170,24 @@ async def seed(url: str, rng: random.Random, count: int, *, with_owners: bool) -
             for first in range(0, count, BATCH_ROWS):
                 rows = [listing(rng, rng.choice(owner_ids), now) for _ in range(min(BATCH_ROWS, count - first))]
                 await connection.execute(insert(Property), rows)
+                await index_listings(connection, [row["id"] for row in rows])
         async with engine.connect() as connection:
-            await connection.execute(text("ANALYZE TABLE properties"))
+            await connection.execute(text("ANALYZE TABLE properties, property_words"))
 
 
-async def storage(url: str) -> tuple[float, float, float]:
-    """MB of the properties table's rows and of its indexes, and of the InnoDB buffer pool."""
+async def storage(url: str) -> tuple[float, float, float, float]:
+    """MB of the properties table's rows, of its indexes, of the word index (rows and key), and of the buffer pool."""
     async with short_lived_engine(url) as engine, engine.connect() as connection:
         sizes = await connection.execute(
             text(
-                "SELECT data_length, index_length FROM information_schema.tables"
-                " WHERE table_schema = DATABASE() AND table_name = 'properties'"
+                "SELECT table_name, data_length, index_length FROM information_schema.tables"
+                " WHERE table_schema = DATABASE() AND table_name IN ('properties', 'property_words')"
             )
         )
-        rows, indexes = sizes.one()
+        tables = {name: (rows, indexes) for name, rows, indexes in sizes}
         pool = await connection.scalar(text("SELECT @@innodb_buffer_pool_size"))
-    return rows / 1e6, indexes / 1e6, int(pool or 0) / 1e6
+    rows, indexes = tables["properties"]
+    return rows / 1e6, indexes / 1e6, sum(tables["property_words"]) / 1e6, int(pool or 0) / 1e6
 
 
 async def buffer_pool_mb(url: str) -> int:

@@ -28,6 +28,7 @@ from demo.chats import ChatPlan, chat_rows, make_shortlists, plan_chats
 from demo.listings import Listing, make_listing
 from lifestyle import LifestyleProvider
 from persistence.models import Chat, Contact, Message, Notification, Property, Shortlist, User
+from persistence.words import index_listings
 
 # Big enough that 100k messages take a couple of hundred round trips, small enough
 # to stay far below MariaDB's max_allowed_packet and SQLite's variable limit.
@@ -183,6 +184,7 @@ async def write_plan(
         for listings in chunks(plan.listings, BATCH_ROWS):
             await anyio.to_thread.run_sync(write_images, upload_dir, listings)
             await insert_all(session, Property, [listing.row for listing in listings])
+            await index_listings(await session.connection(), [listing.row["id"] for listing in listings])
             bar.update(len(listings))
     contacts, notifications, messages = await write_chats(session, rng, plan.chats, per_chat, now)
     await insert_all(session, Contact, contacts)

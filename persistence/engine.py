@@ -21,9 +21,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from persistence.fulltext import create_sqlite_index
 from persistence.geo import register_sqlite_functions
 from persistence.models import Base
+from persistence.words import backfill
 
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 
@@ -34,6 +34,11 @@ SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 MYSQL_POOL_RECYCLE_SECONDS = 1800
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "homer_read_only"
+# What earlier versions created for word search on SQLite, before `property_words`.
+RETIRED_SQLITE = [
+    *(f"DROP TRIGGER IF EXISTS properties_fts_{event}" for event in ("insert", "update", "delete")),
+    "DROP TABLE IF EXISTS properties_fts",
+]
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -98,7 +103,7 @@ async def short_lived_engine(url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables: from the models on SQLite, from `schema.sql` on MySQL.
+    """Create missing tables: from the models on SQLite, from `schema.sql` on MySQL; index listings' words if new.
 
     `schema.sql` uses CREATE TABLE IF NOT EXISTS, so several workers starting at
     once on one database do not race each other.
@@ -112,7 +117,9 @@ async def create_schema(engine: AsyncEngine) -> None:
             await connection.execute(text("SET SESSION sql_notes = 1"))
         else:
             await connection.run_sync(Base.metadata.create_all)
-            await connection.run_sync(create_sqlite_index)
+            for statement in RETIRED_SQLITE:
+                await connection.execute(text(statement))
+        await connection.run_sync(backfill)
 
 
 def schema_statements(path: Path = SCHEMA_SQL) -> list[str]:

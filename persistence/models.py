@@ -120,10 +120,6 @@ class Property(Base):
         Index("ix_properties_rent", "status", "rent"),
         Index("ix_properties_geo", "status", "latitude", "longitude", "is_verified", "created_at"),
         Index("ix_properties_locality", "status", "locality", "is_verified", "created_at"),
-        # `q`: words in title, description or locality. SQLite gets an FTS5 table instead (search_index.py).
-        Index("ft_properties_text", "title", "description", "locality", mysql_prefix="FULLTEXT").ddl_if(
-            dialect="mysql"
-        ),
     )
 
     id: Mapped[str] = id_column()
@@ -162,6 +158,30 @@ class Property(Base):
     status: Mapped[str] = mapped_column(String(10), default="active")
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PropertyWord(Base):
+    """One word of an active listing's title, description or locality: the index behind `q` (words.py).
+
+    Keyed so that one word's listings come in the default sort's order, and a
+    listing's own words can be probed by (property_id, word).
+    """
+
+    __tablename__ = "property_words"
+    __table_args__ = (
+        Index("ix_property_words_property", "property_id", "word"),
+        {"sqlite_with_rowid": False},
+    )
+
+    # Compared byte by byte on MariaDB, so a prefix is one range of the key (words.py lowercases them).
+    word: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="utf8mb4_bin"), "mysql"), primary_key=True
+    )
+    is_verified: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    property_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("properties.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Chat(Base):
@@ -378,3 +398,4 @@ class LoginThrottle(Base):
 chats_table = cast(Table, Chat.__table__)
 messages_table = cast(Table, Message.__table__)
 notifications_table = cast(Table, Notification.__table__)
+property_words_table = cast(Table, PropertyWord.__table__)

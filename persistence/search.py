@@ -1,8 +1,8 @@
 """Property search: the filters and sorts of the contract, shaped so the indexes can serve them.
 
 Every filter is a column comparison (city and locality compare without case,
-see `models.Caseless`); `q` goes through the full-text index (`fulltext.py`),
-and a radius first narrows to a latitude/longitude box (`geo.py`).
+see `models.Caseless`); `q` goes through the word index (`words.py`), and a
+radius first narrows to a latitude/longitude box (`geo.py`).
 
 A search's cost must not grow with the catalogue, so no step touches every
 match of a broad search:
@@ -17,6 +17,9 @@ match of a broad search:
   stops at the page, which dense matches fill after a short walk. A distance
   sort with many times a page of matches narrows its circle instead until it
   holds about a page (`nearest`).
+- A search by words alone, in the default or newest-first order, reads its
+  matches from the word index, which holds each word's listings in that order
+  (`words.walk`), and counts them there.
 
 bench/search.py measures this at 10,000 and 100,000 listings.
 """
@@ -29,12 +32,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import ColumnElement, Row, Select, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.fulltext import matches, search_words
 from persistence.geo import bounding_box, distance_km
 from persistence.models import Property
+from persistence.word_queries import MAX_TERMS, Terms, listings_with, lookup_query, matches, walk
+from persistence.words import search_words
 
 MAX_COUNTED = 1_000
 MAX_PAGED = 10_000
@@ -78,7 +82,7 @@ class Found:
     more: bool  # another page follows
 
 
-def conditions(filters: Filters, dialect: str) -> list[ColumnElement[bool]]:
+def conditions(filters: Filters) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Property.status == "active"]
     if filters.city:
         where.append(Property.city == filters.city)
@@ -98,7 +102,7 @@ def conditions(filters: Filters, dialect: str) -> list[ColumnElement[bool]]:
     if filters.verified_only:
         where.append(Property.is_verified.is_(True))
     if filters.q is not None and (words := search_words(filters.q)):
-        where.append(matches(dialect, words))
+        where.append(matches(words))
     if filters.lat is not None and filters.lng is not None:
         radius = filters.radius_km or DEFAULT_RADIUS_KM
         box = bounding_box(filters.lat, filters.lng, radius)
@@ -176,12 +180,12 @@ def index_hint(filters: Filters, *, dense: bool) -> str | None:
         return f"FORCE INDEX ({walked})"
     if not narrowed(filters):
         return None
-    if dense and not worded(filters) and filters.sort_by != "distance":
+    if dense and filters.sort_by != "distance":
         return f"FORCE INDEX ({CATALOGUE_ORDER[filters.sort_by]})"
     return "USE INDEX FOR ORDER BY ()"
 
 
-def page_query(filters: Filters, dialect: str, *, dense: bool = False) -> Select[Any]:
+def page_query(filters: Filters, *, dense: bool = False) -> Select[Any]:
     """The ids of a search's matches in their order, with their sort keys and the distance from a given point.
 
     The caller adds OFFSET and LIMIT. No whole rows: on MariaDB a filtered
@@ -194,39 +198,108 @@ def page_query(filters: Filters, dialect: str, *, dense: bool = False) -> Select
     if filters.lat is not None and filters.sort_by != "distance":
         columns.append(distance_from(filters).label("distance"))
     # Ordering by the selected columns (a label for the distance) computes nothing twice.
-    query = select(*columns).where(*conditions(filters, dialect)).order_by(*in_order(keys, descending))
+    query = select(*columns).where(*conditions(filters)).order_by(*in_order(keys, descending))
     if hint := index_hint(filters, dense=dense):
         query = query.with_hint(Property, hint, "mysql")
     return query
 
 
-def capped_count_query(filters: Filters, dialect: str) -> Select[Any]:
+def words_alone(filters: Filters) -> list[str]:
+    """The words of a search by words alone (or verified listings' words) in an order the word index holds."""
+    alone = Filters(q=filters.q, verified_only=filters.verified_only, sort_by=filters.sort_by)
+    if filters != alone or filters.sort_by not in (None, "recent"):
+        return []
+    return search_words(filters.q or "")
+
+
+def capped_count_query(filters: Filters) -> Select[Any]:
     """One row per match, at most MAX_COUNTED of them: what `total_count` counts.
 
     A constant, not the id: MariaDB copies these rows into a temporary table to count them.
     """
     one: ColumnElement[int] = literal_column("1").label("one")
-    return select(one).select_from(Property).where(*conditions(filters, dialect)).limit(MAX_COUNTED)
+    return select(one).select_from(Property).where(*conditions(filters)).limit(MAX_COUNTED)
 
 
 async def search(session: AsyncSession, filters: Filters, *, offset: int, limit: int) -> Found:
-    dialect = session.get_bind().dialect.name
-    total = await count(session, capped_count_query(filters, dialect))
+    if words := words_alone(filters):
+        return await word_search(session, filters, words, offset=offset, limit=limit)
+    total = await count(session, capped_count_query(filters))
     if total == 0:
         return Found([], 0, more=False)
     dense = total == MAX_COUNTED and offset + limit <= MAX_WALKED_DEPTH
     needed = offset + limit + 1  # the page and one more, to tell whether another page follows
     searched = filters
     if filters.sort_by == "distance" and total >= NARROWED_CIRCLE * needed:
-        searched = await nearest(session, filters, dialect, needed, total)
+        searched = await nearest(session, filters, needed, total)
+    rows = await page_rows(session, searched, page_query(searched, dense=dense), offset=offset, limit=limit)
+    return found(filters, rows, total, offset=offset, limit=limit)
+
+
+async def word_search(session: AsyncSession, filters: Filters, words: list[str], *, offset: int, limit: int) -> Found:
+    """A search by words alone, in the default or newest-first order, from the word index.
+
+    The rarest word's listings are read and each tested for the other words,
+    so a common word in the query ("flat") costs little. The first read finds
+    up to MAX_COUNTED matches, counts them and returns the page: with fewer
+    matches than that, it found them all. With more, the page is walked in the
+    word index in sort order (`word_queries.walk`), unless the rarest word
+    begins very many stored words (a walk per word would make a long
+    statement): `page_query` then tests each listing it passes. One word that
+    is one stored word needs no first read: its count came with its terms.
+    """
+    terms: Terms = {word: [] for word in words}
+    frequency = dict.fromkeys(words, 0)
+    for position, term, listings in (await session.execute(lookup_query(words, MAX_COUNTED))).all():
+        if term is None:
+            frequency[words[position]] = listings
+        else:
+            terms[words[position]].append(term)
+    if not all(terms.values()):
+        return Found([], 0, more=False)
+    words = sorted(words, key=frequency.__getitem__)
+    verified_only, needed, dense = filters.verified_only, offset + limit + 1, offset + limit <= MAX_WALKED_DEPTH
+    if len(words) == 1 and len(terms[words[0]]) == 1 and not verified_only:
+        walked = ordered(filters, walk(words, terms, verified_only=False, needed=needed))
+        rows = await page_rows(session, filters, walked, offset=offset, limit=limit)
+        return found(filters, rows, frequency[words[0]], offset=offset, limit=limit)
+    matched = listings_with(words, terms, verified_only=verified_only).limit(MAX_COUNTED).subquery("matched")
+    counted = select(*matched.c, func.count().over().label("total"))
+    rows = await page_rows(session, filters, ordered(filters, counted), offset=offset, limit=limit)
+    if not rows:
+        total = await count(session, select(matched)) if offset else 0
+        return Found([], total, more=False)
+    total = rows[0].total
+    if total == MAX_COUNTED:
+        if len(terms[words[0]]) > MAX_TERMS:
+            ids = page_query(filters, dense=dense)
+        else:
+            ids = ordered(filters, walk(words, terms, verified_only=verified_only, needed=needed))
+        rows = await page_rows(session, filters, ids, offset=offset, limit=limit)
+    return found(filters, rows, total, offset=offset, limit=limit)
+
+
+def ordered(filters: Filters, ids: Select[Any]) -> Select[Any]:
+    """`ids`, which selects a search's sort keys by name, in the search's order."""
+    keys, descending = sort_keys(filters)
+    return ids.order_by(*in_order([ids.selected_columns[key.name] for key in keys], descending))
+
+
+async def page_rows(
+    session: AsyncSession, filters: Filters, ids: Select[Any], *, offset: int, limit: int
+) -> Sequence[Row[Any]]:
+    """The page of `ids` (a search's matches in order, with their sort keys) as whole rows, and one more id."""
     # The page's ids first, then their rows by primary key: a deep page skips ids, not whole rows.
-    page = page_query(searched, dialect, dense=dense).offset(offset).limit(limit + 1).subquery("page")
+    page = ids.offset(offset).limit(limit + 1).subquery("page")
     # Sorted by the page's own columns, MariaDB sorts the ids before it joins, not whole rows after.
-    keys, descending = sort_keys(searched)
+    keys, descending = sort_keys(filters)
     query = select(Property, page).join(page, Property.id == page.c.id)
-    query = query.order_by(*in_order([page.c[key.name] for key in keys], descending))
-    rows, more = trimmed((await session.execute(query)).all(), offset, limit)
-    return Found([(row[0], row.distance if filters.lat is not None else None) for row in rows], total, more)
+    return (await session.execute(query.order_by(*in_order([page.c[key.name] for key in keys], descending)))).all()
+
+
+def found(filters: Filters, rows: Sequence[Row[Any]], total: int, *, offset: int, limit: int) -> Found:
+    shown, more = trimmed(rows, offset, limit)
+    return Found([(row[0], row.distance if filters.lat is not None else None) for row in shown], total, more)
 
 
 def in_order(keys: list[Any], descending: bool) -> list[Any]:
@@ -238,7 +311,7 @@ def trimmed(rows: Sequence[T], offset: int, limit: int) -> tuple[list[T], bool]:
     return list(rows[:limit]), len(rows) > limit and offset + limit < MAX_PAGED
 
 
-async def nearest(session: AsyncSession, filters: Filters, dialect: str, needed: int, total: int) -> Filters:
+async def nearest(session: AsyncSession, filters: Filters, needed: int, total: int) -> Filters:
     """The search narrowed to a circle that holds its `needed` nearest matches, and not many more.
 
     The whole circle holds `total` matches (or more, if that is MAX_COUNTED),
@@ -252,7 +325,7 @@ async def nearest(session: AsyncSession, filters: Filters, dialect: str, needed:
     inner = radius * math.sqrt(NARROWED_CIRCLE * needed / total)
     while inner < radius:
         narrower = replace(filters, radius_km=inner)
-        if await count(session, capped_count_query(narrower, dialect)) >= needed:
+        if await count(session, capped_count_query(narrower)) >= needed:
             return narrower
         inner *= 2
     return filters

@@ -25,6 +25,7 @@ from sqlalchemy import delete
 from main import create_app
 from persistence.engine import create_schema, short_lived_engine
 from persistence.models import Base
+from persistence.words import stale
 from settings import Settings
 from tests.live import TEST_PASSWORD, RedisServer, Server, drop_all_tables, server_env
 
@@ -72,6 +73,9 @@ async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(settings) as http:
         yield http
+    # Whatever the test did to listings, through whichever handler, their words followed.
+    async with short_lived_engine(settings.database_url) as engine, engine.connect() as connection:
+        assert await connection.run_sync(stale) == [], "listings whose words were not reindexed"
 
 
 async def empty_tables(url: str) -> None:

@@ -6,12 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
 
-from persistence.models import Property
 from settings import Settings
 from tests.conftest import MakeProperty, Register, bearer
-from tests.live import run_sql, set_premium
+from tests.live import mark_verified, set_premium
 
 KORAMANGALA = (12.935, 77.614)
 
@@ -66,10 +64,7 @@ async def catalogue(register: Register, make_property: MakeProperty, settings: S
     ids = {name: await make_property(owner, **fields) for name, fields in LISTINGS.items()}
     for name, status in HIDDEN.items():
         ids[name] = await make_property(owner, status=status, title=f"Hidden {name} Forum Mall flat")
-    await run_sql(
-        settings.database_url,
-        lambda s: s.execute(update(Property).where(Property.id == ids["villa"]).values(is_verified=True)),
-    )
+    await mark_verified(settings.database_url, ids["villa"])
     return ids
 
 
@@ -123,7 +118,9 @@ async def test_filters(
         ("sea view", {"bandra"}),
         ("garden sea", set()),  # every word must match
         ("the", {"forum", "villa", "whitefield", "pune", "bandra"}),  # nothing searchable: no filter
-        ("forum, near-mall (5th) & co.", {"forum"}),  # punctuation people type is fine
+        ("forum, near-mall (5th) & the", {"forum"}),  # punctuation people type is fine
+        ("1bhk sea", {"bandra"}),
+        ("sea vi", set()),  # a word of two letters matches only itself
     ],
 )
 async def test_word_search(client: httpx.AsyncClient, catalogue: dict[str, str], q: str, expected: set[str]) -> None:
@@ -142,6 +139,44 @@ async def test_word_search_follows_edits(
     assert r.status_code == 200, r.text
     assert await found(client, catalogue | {"own": own}, q="penthouse") == []
     assert await found(client, catalogue | {"own": own}, q="duplex lake") == ["own"]
+
+
+async def test_word_search_follows_verification_and_deletion(
+    client: httpx.AsyncClient,
+    catalogue: dict[str, str],
+    make_property: MakeProperty,
+    register: Register,
+    settings: Settings,
+) -> None:
+    owner = await register(user_type="owner")
+    ids = catalogue | {"own": await make_property(owner, title="Penthouse above the lake")}
+    assert await found(client, ids, q="penthouse", verified_only="true") == []
+    await mark_verified(settings.database_url, ids["own"])
+    assert await found(client, ids, q="penthouse", verified_only="true") == ["own"]
+    assert await found(client, ids, q="lake") == ["own"]  # verified: first in the default order
+    r = await client.delete(f"/api/properties/{ids['own']}", headers=bearer(owner["token"]))
+    assert r.status_code == 200, r.text
+    assert await found(client, ids, q="penthouse") == []
+
+
+async def test_words_match_without_accents_and_numbers_whole(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty
+) -> None:
+    owner = await register(user_type="owner")
+
+    async def make(title: str, city: str, locality: str) -> str:
+        location = {"city": city, "locality": locality, "latitude": 28.6, "longitude": 77.3}
+        return await make_property(owner, title=title, location=location)
+
+    ids = {
+        "cafe": await make("Studio above a café", "Gurugram", "DLF Phase 3"),
+        "62": await make("3BHK flat", "Noida", "Sector 62"),
+        "6": await make("2BHK flat", "Noida", "Sector 6"),
+        "tt": await make("1BHK flat", "Chennai", "TT Nagar"),
+    }
+    assert await found(client, ids, q="CAFE") == ["cafe"] and await found(client, ids, q="Cafés") == []
+    assert await found(client, ids, q="sector 6") == ["6"] and await found(client, ids, q="sector 62") == ["62"]
+    assert await found(client, ids, q="tt nagar") == ["tt"] and await found(client, ids, q="t nagar") == ["tt"]
 
 
 async def test_radius_search_sorted_by_distance(client: httpx.AsyncClient, catalogue: dict[str, str]) -> None:
@@ -237,10 +272,7 @@ async def test_lifestyle_search_filters_verified_properties(
 ) -> None:
     premium = await register()
     await set_premium(settings.database_url, premium["user_id"])
-    await run_sql(
-        settings.database_url,
-        lambda s: s.execute(update(Property).where(Property.id == catalogue["bandra"]).values(is_verified=True)),
-    )
+    await mark_verified(settings.database_url, catalogue["bandra"])
     data = {
         name: (await client.get(f"/api/properties/{catalogue[name]}")).json()["lifestyle_data"]
         for name in ("villa", "bandra")

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.geo import haversine_km
 from persistence.models import Property
 from persistence.search import MAX_COUNTED
+from persistence.words import index_listings
 from settings import Settings
 from tests.conftest import Register
 from tests.live import property_row, run_sql
@@ -29,6 +30,8 @@ from tests.live import property_row, run_sql
 pytestmark = pytest.mark.timeout(120)
 
 LISTINGS = MAX_COUNTED + 120
+# One in each title: "sun" begins two of them, so it is walked as two words of the index.
+ADJECTIVES = ("sunny", "sunlit", "airy", "quiet")
 CENTRE = (28.45, 77.03)  # Gurugram
 
 
@@ -45,7 +48,7 @@ def rows(owner_id: str) -> list[dict[str, Any]]:
         made.append(
             property_row(
                 owner_id,
-                title=f"{bhk} flat {n}",
+                title=f"{rng.choice(ADJECTIVES)} {bhk} flat {n}",
                 bhk_type=bhk,
                 rent=Decimal(rng.randrange(10000, 60000, 500)),
                 city="Gurugram",
@@ -68,6 +71,7 @@ async def listings(client: httpx.AsyncClient, register: Register, settings: Sett
 
     async def add(session: AsyncSession) -> None:
         await session.execute(insert(Property), made)
+        await index_listings(await session.connection(), [row["id"] for row in made])
 
     await run_sql(settings.database_url, add)
     return [row for row in made if row["status"] == "active"]
@@ -76,6 +80,18 @@ async def listings(client: httpx.AsyncClient, register: Register, settings: Sett
 def newest_verified_first(found: list[dict[str, Any]]) -> list[str]:
     ordered = sorted(found, key=lambda row: (row["is_verified"], row["created_at"], row["id"]), reverse=True)
     return [row["id"] for row in ordered]
+
+
+def newest_first(found: list[dict[str, Any]]) -> list[str]:
+    return [row["id"] for row in sorted(found, key=lambda row: (row["created_at"], row["id"]), reverse=True)]
+
+
+def cheapest_first(found: list[dict[str, Any]]) -> list[str]:
+    return [row["id"] for row in sorted(found, key=lambda row: (row["rent"], row["id"]))]
+
+
+def titled(found: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    return [row for row in found if any(word.lower().startswith(prefix) for word in row["title"].split())]
 
 
 async def pages(client: httpx.AsyncClient, count: int, **params: Any) -> tuple[list[str], list[dict[str, Any]]]:
@@ -128,3 +144,46 @@ async def test_nearest_first_when_the_circle_is_dense(
     assert ids == nearest[:120]
     shown = [found["distance_km"] for answer in answers for found in answer["properties"]]
     assert shown == sorted(shown) and shown[-1] == pytest.approx(distances[nearest[119]], abs=0.01)
+
+
+async def test_a_common_word_pages_in_order(client: httpx.AsyncClient, listings: list[dict[str, Any]]) -> None:
+    # Every title has "flat": more matches than are counted, read from the word index in order.
+    ids, answers = await pages(client, 3, q="flat", limit=50)
+    assert all(answer["total_count"] == MAX_COUNTED and answer["has_more"] for answer in answers)
+    assert ids == newest_verified_first(listings)[:150]
+    ids, _ = await pages(client, 2, q="FLA", verified_only="true", limit=50)
+    assert ids == newest_verified_first([row for row in listings if row["is_verified"]])[:100]
+
+
+async def test_a_prefix_of_several_words_pages_in_order(
+    client: httpx.AsyncClient, listings: list[dict[str, Any]]
+) -> None:
+    sunny = titled(listings, "sun")
+    assert 0 < len(titled(listings, "sunny")) < len(sunny) < MAX_COUNTED
+    ids, answers = await pages(client, 4, q="sun", limit=50)
+    assert answers[0]["total_count"] == len(sunny)
+    assert ids == newest_verified_first(sunny)[:200]
+    ids, _ = await pages(client, 3, q="sun", sort_by="recent", limit=50)
+    assert ids == newest_first(sunny)[:150]
+    ids, answers = await pages(client, 2, q="flat sun", limit=100)
+    assert answers[0]["total_count"] == len(sunny) and ids == newest_verified_first(sunny)[:200]
+    # "2bhk" is the rarer: its listings are read, and each tested for either "sun" word.
+    sunny_2bhk = [row for row in sunny if row["bhk_type"] == "2BHK"]
+    ids, answers = await pages(client, 2, q="sun 2bhk", limit=50)
+    assert answers[0]["total_count"] == len(sunny_2bhk) and ids == newest_verified_first(sunny_2bhk)[:100]
+
+
+async def test_a_deep_page_of_a_word_search(client: httpx.AsyncClient, listings: list[dict[str, Any]]) -> None:
+    answer = (await client.get("/api/properties/search", params={"q": "flat", "limit": 100, "page": 8})).json()
+    assert [found["property_id"] for found in answer["properties"]] == newest_verified_first(listings)[700:800]
+
+
+async def test_words_with_other_filters_page_in_order(
+    client: httpx.AsyncClient, listings: list[dict[str, Any]]
+) -> None:
+    # Dense: the catalogue is walked in price order, each listing's words probed.
+    ids, answers = await pages(client, 2, q="flat", city="Gurugram", sort_by="price_low", limit=50)
+    assert answers[0]["total_count"] == MAX_COUNTED and ids == cheapest_first(listings)[:100]
+    quiet = titled(listings, "quiet")
+    ids, answers = await pages(client, 2, q="quiet sector", sort_by="price_low", limit=50)
+    assert answers[0]["total_count"] == len(quiet) and ids == cheapest_first(quiet)[:100]

@@ -24,7 +24,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=200)]
 # Place names and search words are plain text: quotes, wildcards, braces, operators
 # and backslashes have no place in them, so they are refused (422) rather than
-# passed on to LIKE, the full-text parser or a JSON path.
+# passed on to LIKE or a JSON path.
 CITY_NAME = re.compile(r"^[^\W\d_]+(?:[ .\-]+[^\W\d_]+)*\.?$")
 PLAIN_TEXT = re.compile(r"^(?:[^\W_]|[\s.,\-/&#()])*$")
 
