@@ -20,7 +20,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import chats
-from persistence.engine import READ_ONLY
+from persistence.engine import READ_ONLY, HeldConnection
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class BadgeCounter:
     """`count(user_id)` answers (unread messages, unread notifications); `start`/`stop` run the task."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine.execution_options(**{READ_ONLY: True})
+        self._connection = HeldConnection(engine.execution_options(**{READ_ONLY: True}))
         self._waiting: dict[str, list[asyncio.Future[tuple[int, int]]]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -46,6 +46,7 @@ class BadgeCounter:
             self._task.cancel()
             await asyncio.wait([self._task])
             self._task = None
+            await self._connection.close()
         for futures in self._waiting.values():
             for future in futures:
                 if not future.done():
@@ -69,7 +70,7 @@ class BadgeCounter:
             users = list(self._waiting)[:MAX_USERS]
             batch = {user_id: self._waiting.pop(user_id) for user_id in users}
             try:
-                async with self._engine.connect() as conn:
+                async with self._connection.begin() as conn:  # a new transaction: it sees every commit so far
                     counts = await chats.badge_counts_many(conn, users)
                 self.queries += 1
             except Exception as exc:  # a failed query fails its callers, never the counter

@@ -11,7 +11,9 @@ Each send keeps its own outcome: a refused send (unknown chat, not a
 participant, blocked) gets its own error and the others are stored. When a
 batch fails as a whole it is rolled back and its sends are stored one by one,
 so one bad send fails alone; a client_id that lost a race with its own copy
-in another process is then found and acked as that copy. A send's caller
+in another process is then found and acked as that copy. Batches run on one
+held connection (`HeldConnection`); a batch that finds it dropped by the
+server, even a batch of one, is stored again on a fresh one. A send's caller
 hears back, and its events are published, only after its transaction
 committed.
 """
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from http_api.schemas.chats import MessageOut
 from persistence import messages
+from persistence.engine import HeldConnection
 from persistence.sends import Draft, Outcome, store_batch
 from persistence.types import utcnow
 from realtime.fanout import Fanout
@@ -53,7 +56,7 @@ class Sender:
     """`send` stores one message through the current batch; `start`/`stop` run the batching task."""
 
     def __init__(self, engine: AsyncEngine, fanout: Fanout) -> None:
-        self._engine = engine
+        self._connection = HeldConnection(engine)
         self._fanout = fanout
         self._waiting: list[tuple[Draft, asyncio.Future[Sent]]] = []
         self._wake = asyncio.Event()
@@ -74,6 +77,7 @@ class Sender:
         self._task.cancel()
         await asyncio.wait([self._task])
         self._task = None
+        await self._connection.close()
         for _, future in self._waiting:
             if not future.done():
                 future.set_exception(ConnectionError("the server is shutting down"))
@@ -109,7 +113,8 @@ class Sender:
         try:
             outcomes = await self._commit(drafts)
         except (SQLAlchemyError, OSError) as exc:
-            if len(batch) > 1:
+            # A lone send is tried again only on a fresh connection: the held one was found dropped.
+            if len(batch) > 1 or getattr(exc, "connection_invalidated", False):
                 log.warning("a batch of %d sends failed (%s); storing them one by one", len(batch), type(exc).__name__)
                 for item in batch:
                     await self._store_alone(item)
@@ -133,7 +138,7 @@ class Sender:
         await self._settle([item], outcomes)
 
     async def _commit(self, drafts: list[Draft]) -> list[Outcome]:
-        async with self._engine.begin() as conn:
+        async with self._connection.begin() as conn:
             outcomes = await store_batch(conn, drafts, utcnow())
         self.batches += 1
         return outcomes

@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from errors import Forbidden, NotFound
 from persistence import messages
-from persistence.engine import make_engine, make_sessionmaker
+from persistence.engine import HeldConnection, make_engine, make_sessionmaker, short_lived_engine
 from persistence.models import Chat
 from persistence.sends import Draft
 from persistence.types import utcnow
@@ -206,3 +207,41 @@ async def test_one_batch_moves_each_of_its_chats_to_its_own_seqs(
     for user, unread in ((owner, 2 + 3), (renters[0], 0), (renters[1], 0), (renters[2], 3)):
         r = await client.get("/api/chats/unread-count", headers=bearer(user["token"]))
         assert r.status_code == 200 and r.json()["unread_count"] == unread, r.text
+
+
+@pytest.mark.mysql
+async def test_a_held_connection_is_reused_and_replaced_once_the_server_drops_it() -> None:
+    async with short_lived_engine(MYSQL_URL) as engine:
+        held = HeldConnection(engine)
+        async with held.begin() as conn:
+            first = await conn.scalar(text("SELECT CONNECTION_ID()"))
+        async with held.begin() as conn:
+            assert await conn.scalar(text("SELECT CONNECTION_ID()")) == first
+        async with engine.connect() as other:
+            await other.execute(text(f"KILL {int(first or 0)}"))
+        with pytest.raises(DBAPIError) as dropped:
+            async with held.begin() as conn:
+                await conn.scalar(text("SELECT 1"))
+        assert dropped.value.connection_invalidated
+        async with held.begin() as conn:
+            assert await conn.scalar(text("SELECT CONNECTION_ID()")) != first
+        await held.close()
+
+
+@pytest.mark.mysql
+async def test_a_send_is_stored_after_the_server_dropped_every_connection(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, sender: tuple[Sender, Fanout]
+) -> None:
+    batcher, _ = sender
+    owner, renter = await register(user_type="owner"), await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))
+    await batcher.send(Draft(renter["user"]["user_id"], chat_id, "before", [], None))
+    async with short_lived_engine(MYSQL_URL) as engine, engine.connect() as killer:
+        others = await killer.scalars(
+            text("SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()")
+        )
+        for connection_id in list(others):
+            await killer.execute(text(f"KILL {int(connection_id)}"))
+    sent = await batcher.send(Draft(renter["user"]["user_id"], chat_id, "after", [], None))
+    assert sent.message.seq == 3  # the chat's opening message, "before", "after"
+    assert [m["message"] for m in await history(client, renter, chat_id)][-2:] == ["before", "after"]
