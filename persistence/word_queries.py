@@ -72,9 +72,9 @@ def with_words(query: Select[Any], words: list[str], terms: Terms) -> Select[Any
     lookup, the cheapest test there is), and one with a few is a lookup per
     term, ORed. With more terms than that, a range of
     ix_property_words_property: the listing's own words that begin the word.
-    The tests are scalar subqueries, never EXISTS or IN, which MariaDB may turn
-    into a semi-join or a materialization that reads every listing with the
-    word before the walk could stop; and STRAIGHT_JOIN keeps the rows of
+    Those two are scalar subqueries, never EXISTS or IN, which MariaDB may
+    turn into a semi-join or a materialization that reads every listing with
+    the word before the walk could stop; and STRAIGHT_JOIN keeps the rows of
     `query` first, so a walk stops at its LIMIT.
     """
     for word in words:
