@@ -38,9 +38,9 @@ from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fanout_report import report, report_memory  # noqa: E402
 from homer_setup import DATABASE_URL, homer_pairs, homer_socket, send_cost  # noqa: E402
 
-from realtime.limits import SENDS_PER_SECOND  # noqa: E402
 from tests.live import PROJECT, UVICORN_WS, Server, free_port, server_env  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -50,7 +50,6 @@ MAX_SOCKET_RATE = 15  # sends/s per socket: under Homer's limit of 20 with room 
 RELAY_TOP_RATE = 10_000
 DRAIN_SECONDS = 5.0  # how long a window waits for stragglers before counting them lost
 P99_CEILING = 2.0  # seconds: past this a rate does not count as delivered, lost or not
-TARGET_P99_RATIO, TARGET_THROUGHPUT_RATIO, TARGET_IDLE_KB, TARGET_LONG_RATIO = 3.0, 0.5, 30.0, 1.2
 
 
 @dataclass
@@ -324,57 +323,8 @@ async def measure(
     print("homer: long chat against short chat")
     results["long_short"] = await send_cost(servers, 100 if quick else 300)
     results["rates"], results["steps"] = rates, steps
+    results["pairs"], results["socket_rate"] = PAIRS, MAX_SOCKET_RATE
     return results
-
-
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}x relay" if base else "n/a"
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
-def report_memory(results: dict[str, Any]) -> None:
-    homer_kb, relay_kb = results["homer", "idle_kb"], results["relay", "idle_kb"]
-    print(f"\nidle socket ({results['idle']} open): relay {relay_kb:.1f} KB, homer {homer_kb:.1f} KB", end="")
-    print(f" ({ratio(homer_kb, relay_kb)})")
-    print(f"  memory per idle socket under {TARGET_IDLE_KB:g} KB: {verdict(homer_kb < TARGET_IDLE_KB)}")
-
-
-def report(results: dict[str, Any]) -> None:
-    print(f"\ncores {os.cpu_count()}; client, 2 Homer, 2 relay processes, MariaDB and Redis share the machine")
-    print(f"{PAIRS} pairs, each pair's two sockets on different processes\n")
-    print(f"{'latency ms':16}{'p50':>8}{'p95':>8}{'p99':>8}{'lost':>6}   p99 vs relay")
-    for rate in results["rates"]:
-        base = results["relay", "latency"][rate]
-        for name in ("relay", "homer"):
-            p50, p95, p99, lost = results[name, "latency"][rate]
-            note = ratio(p99, base[2]) if name == "homer" else ""
-            print(f"{name + f' {rate}/s':16}{p50:8.1f}{p95:8.1f}{p99:8.1f}{lost:6.0f}   {note}")
-    homer_p99, relay_p99 = results["homer", "latency"][500][2], results["relay", "latency"][500][2]
-    homer_best, relay_best = results["homer", "zero_loss"], results["relay", "zero_loss"]
-    homer_kb, relay_kb = results["homer", "idle_kb"], results["relay", "idle_kb"]
-    long_ms, short_ms = results["long_short"]
-    offered = max(rate for rate in results["steps"] if rate <= MAX_SOCKET_RATE * 2 * PAIRS)
-    relay_within = min(relay_best, offered)  # the relay's best at the rates Homer can be offered
-    print(f"\nzero-loss throughput: relay {relay_best} msg/s, homer {homer_best} msg/s", end="")
-    print(f" ({ratio(homer_best, relay_best)})")
-    print(f"  within Homer's limit of {SENDS_PER_SECOND} sends/s per socket ({MAX_SOCKET_RATE}/s sent, {offered} msg/s")
-    print(f"  at most): relay {relay_within} msg/s, homer {homer_best} msg/s ({ratio(homer_best, relay_within)})")
-    print(f"idle socket ({results['idle']} open): relay {relay_kb:.1f} KB, homer {homer_kb:.1f} KB", end="")
-    print(f" ({ratio(homer_kb, relay_kb)})")
-    print(f"send in a 10,000-message chat {long_ms:.2f} ms, in a 10-message chat {short_ms:.2f} ms", end="")
-    print(f": {long_ms / short_ms:.2f}x")
-    print("\ntargets")
-    ok = homer_p99 <= TARGET_P99_RATIO * relay_p99
-    print(f"  p99 at 500 msg/s within {TARGET_P99_RATIO:g}x of relay: {verdict(ok)}")
-    ok = homer_best >= TARGET_THROUGHPUT_RATIO * relay_best
-    print(f"  zero-loss throughput at least {TARGET_THROUGHPUT_RATIO:g}x relay: {verdict(ok)}")
-    ok = homer_best >= TARGET_THROUGHPUT_RATIO * relay_within
-    print(f"  the same, both offered at most {SENDS_PER_SECOND} sends/s per socket: {verdict(ok)}")
-    print(f"  memory per idle socket under {TARGET_IDLE_KB:g} KB: {verdict(homer_kb < TARGET_IDLE_KB)}")
-    print(f"  long-chat send within {TARGET_LONG_RATIO:g}x short: {verdict(long_ms <= TARGET_LONG_RATIO * short_ms)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Numeric,
     String,
     Table,
     Text,
@@ -27,17 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from persistence.types import Json, UTCDateTime, new_id, utcnow
-
-Money = Numeric(12, 2)
-
-
-def Caseless(length: int) -> String:  # noqa: N802 - reads as a column type
-    """Text compared without regard to case on both backends, so `city = 'pune'` finds 'Pune' through its index.
-
-    MariaDB's utf8mb4_unicode_ci already does this; SQLite needs the column declared NOCASE.
-    """
-    return String(length).with_variant(String(length, collation="NOCASE"), "sqlite")  # type: ignore[return-value]
+from persistence.columns import Caseless, Money, created_column, id_column, user_fk
+from persistence.types import Json, UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
@@ -49,18 +39,6 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-
-
-def id_column() -> Mapped[str]:
-    return mapped_column(String(36), primary_key=True, default=new_id)
-
-
-def user_fk(*, nullable: bool = False, ondelete: str | None = "CASCADE") -> Mapped[Any]:
-    return mapped_column(String(36), ForeignKey("users.id", ondelete=ondelete), nullable=nullable)
-
-
-def created_column() -> Mapped[datetime]:
-    return mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class User(Base):

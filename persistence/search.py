@@ -1,7 +1,7 @@
 """Property search: the filters and sorts of the contract, shaped so the indexes can serve them.
 
 Every filter is a column comparison (city and locality compare without case,
-see `models.Caseless`); `q` goes through the word index (`words.py`), and a
+see `columns.Caseless`); `q` goes through the word index (`words.py`), and a
 radius first narrows to a latitude/longitude box (`geo.py`).
 
 A search's cost must not grow with the catalogue, so no step touches every

@@ -1,0 +1,70 @@
+"""What bench/fanout.py prints: each figure beside the relay's, and the issue's targets."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from realtime.limits import SENDS_PER_SECOND  # noqa: E402
+
+TARGET_P99_RATIO, TARGET_THROUGHPUT_RATIO, TARGET_IDLE_KB, TARGET_LONG_RATIO = 3.0, 0.5, 30.0, 1.2
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x relay" if base else "n/a"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def report_memory(results: dict[str, Any]) -> None:
+    homer_kb = results["homer", "idle_kb"]
+    print()
+    print_idle(results)
+    print(f"  memory per idle socket under {TARGET_IDLE_KB:g} KB: {verdict(homer_kb < TARGET_IDLE_KB)}")
+
+
+def print_idle(results: dict[str, Any]) -> None:
+    homer_kb, relay_kb = results["homer", "idle_kb"], results["relay", "idle_kb"]
+    print(f"idle socket ({results['idle']} open): relay {relay_kb:.1f} KB, homer {homer_kb:.1f} KB", end="")
+    print(f" ({ratio(homer_kb, relay_kb)})")
+
+
+def report(results: dict[str, Any]) -> None:
+    print(f"\ncores {os.cpu_count()}; client, 2 Homer, 2 relay processes, MariaDB and Redis share the machine")
+    pairs, socket_rate = results["pairs"], results["socket_rate"]
+    print(f"{pairs} pairs, each pair's two sockets on different processes\n")
+    print(f"{'latency ms':16}{'p50':>8}{'p95':>8}{'p99':>8}{'lost':>6}   p99 vs relay")
+    for rate in results["rates"]:
+        base = results["relay", "latency"][rate]
+        for name in ("relay", "homer"):
+            p50, p95, p99, lost = results[name, "latency"][rate]
+            note = ratio(p99, base[2]) if name == "homer" else ""
+            print(f"{name + f' {rate}/s':16}{p50:8.1f}{p95:8.1f}{p99:8.1f}{lost:6.0f}   {note}")
+    homer_p99, relay_p99 = results["homer", "latency"][500][2], results["relay", "latency"][500][2]
+    homer_best, relay_best = results["homer", "zero_loss"], results["relay", "zero_loss"]
+    homer_kb = results["homer", "idle_kb"]
+    long_ms, short_ms = results["long_short"]
+    offered = max(rate for rate in results["steps"] if rate <= socket_rate * 2 * pairs)
+    relay_within = min(relay_best, offered)  # the relay's best at the rates Homer can be offered
+    print(f"\nzero-loss throughput: relay {relay_best} msg/s, homer {homer_best} msg/s", end="")
+    print(f" ({ratio(homer_best, relay_best)})")
+    print(f"  within Homer's limit of {SENDS_PER_SECOND} sends/s per socket ({socket_rate}/s sent, {offered} msg/s")
+    print(f"  at most): relay {relay_within} msg/s, homer {homer_best} msg/s ({ratio(homer_best, relay_within)})")
+    print_idle(results)
+    print(f"send in a 10,000-message chat {long_ms:.2f} ms, in a 10-message chat {short_ms:.2f} ms", end="")
+    print(f": {long_ms / short_ms:.2f}x")
+    print("\ntargets")
+    ok = homer_p99 <= TARGET_P99_RATIO * relay_p99
+    print(f"  p99 at 500 msg/s within {TARGET_P99_RATIO:g}x of relay: {verdict(ok)}")
+    ok = homer_best >= TARGET_THROUGHPUT_RATIO * relay_best
+    print(f"  zero-loss throughput at least {TARGET_THROUGHPUT_RATIO:g}x relay: {verdict(ok)}")
+    ok = homer_best >= TARGET_THROUGHPUT_RATIO * relay_within
+    print(f"  the same, both offered at most {SENDS_PER_SECOND} sends/s per socket: {verdict(ok)}")
+    print(f"  memory per idle socket under {TARGET_IDLE_KB:g} KB: {verdict(homer_kb < TARGET_IDLE_KB)}")
+    print(f"  long-chat send within {TARGET_LONG_RATIO:g}x short: {verdict(long_ms <= TARGET_LONG_RATIO * short_ms)}")
