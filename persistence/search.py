@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.geo import bounding_box, distance_km
 from persistence.models import Property
-from persistence.word_queries import MAX_TERMS, Terms, listings_with, lookup_query, matches, walk
+from persistence.word_queries import MAX_TERMS, listings_with, looked_up, lookup_query, matches, walk
 from persistence.words import search_words
 
 MAX_COUNTED = 1_000
@@ -248,16 +248,9 @@ async def word_search(session: AsyncSession, filters: Filters, words: list[str],
     statement): `page_query` then tests each listing it passes. One word that
     is one stored word needs no first read: its count came with its terms.
     """
-    terms: Terms = {word: [] for word in words}
-    frequency = dict.fromkeys(words, 0)
-    for position, term, listings in (await session.execute(lookup_query(words, MAX_COUNTED))).all():
-        if term is None:
-            frequency[words[position]] = listings
-        else:
-            terms[words[position]].append(term)
-    if not all(terms.values()):
+    if (looked := looked_up(words, await session.execute(lookup_query(words, MAX_COUNTED)))) is None:
         return Found([], 0, more=False)
-    words = sorted(words, key=frequency.__getitem__)
+    words, terms, frequency = looked
     verified_only, needed, dense = filters.verified_only, offset + limit + 1, offset + limit <= MAX_WALKED_DEPTH
     if len(words) == 1 and len(terms[words[0]]) == 1 and not verified_only:
         walked = ordered(filters, walk(words, terms, verified_only=False, needed=needed))
@@ -281,8 +274,13 @@ async def word_search(session: AsyncSession, filters: Filters, words: list[str],
 
 def ordered(filters: Filters, ids: Select[Any]) -> Select[Any]:
     """`ids`, which selects a search's sort keys by name, in the search's order."""
+    return ids.order_by(*by_name(filters, ids.selected_columns))
+
+
+def by_name(filters: Filters, columns: Any) -> list[Any]:
+    """The search's sort, on the columns of that name among `columns`."""
     keys, descending = sort_keys(filters)
-    return ids.order_by(*in_order([ids.selected_columns[key.name] for key in keys], descending))
+    return in_order([columns[key.name] for key in keys], descending)
 
 
 async def page_rows(
@@ -292,9 +290,8 @@ async def page_rows(
     # The page's ids first, then their rows by primary key: a deep page skips ids, not whole rows.
     page = ids.offset(offset).limit(limit + 1).subquery("page")
     # Sorted by the page's own columns, MariaDB sorts the ids before it joins, not whole rows after.
-    keys, descending = sort_keys(filters)
-    query = select(Property, page).join(page, Property.id == page.c.id)
-    return (await session.execute(query.order_by(*in_order([page.c[key.name] for key in keys], descending)))).all()
+    query = select(Property, page).join(page, Property.id == page.c.id).order_by(*by_name(filters, page.c))
+    return (await session.execute(query)).all()
 
 
 def found(filters: Filters, rows: Sequence[Row[Any]], total: int, *, offset: int, limit: int) -> Found:

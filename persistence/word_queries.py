@@ -10,6 +10,7 @@ listing columns leaves the order of work to the optimizer (`matches`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, String, and_, exists, func, literal, null, or_, select, union_all
@@ -63,6 +64,23 @@ def lookup_query(words: list[str], cap: int) -> Select[Any]:
         listed = select(PropertyWord.word).where(matching(PropertyWord.word, word)).limit(cap).subquery()
         parts.append(select(literal(position, Integer), null().cast(String), func.count()).select_from(listed))
     return union_all(*parts)  # type: ignore[return-value]
+
+
+def looked_up(words: list[str], rows: Iterable[Any]) -> tuple[list[str], Terms, dict[str, int]] | None:
+    """`lookup_query`'s rows as (the words rarest first, their terms, their frequencies).
+
+    None when a word is in no listing: then nothing matches.
+    """
+    terms: Terms = {word: [] for word in words}
+    frequency = dict.fromkeys(words, 0)
+    for position, term, listings in rows:
+        if term is None:
+            frequency[words[position]] = listings
+        else:
+            terms[words[position]].append(term)
+    if not all(terms.values()):
+        return None
+    return sorted(words, key=frequency.__getitem__), terms, frequency
 
 
 def with_words(query: Select[Any], words: list[str], terms: Terms) -> Select[Any]:

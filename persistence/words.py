@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection, delete, event, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -70,11 +71,16 @@ def search_words(q: str) -> list[str]:
     return list(dict.fromkeys(_kept(q)))[:MAX_WORDS]
 
 
+# An active listing's row as its words are made from: `properties` columns, or a Property's attributes.
+_LISTED = select(
+    Property.id, Property.title, Property.description, Property.locality, Property.is_verified, Property.created_at
+).where(Property.status == "active")
+
+
 def reindex(connection: Connection, property_ids: Iterable[str]) -> None:
     """Rewrite the words of these listings from `properties`: none unless active."""
     for batch in _batches(property_ids):
-        connection.execute(delete(PropertyWord).where(PropertyWord.property_id.in_(batch)))
-        _add_words(connection, batch)
+        _replace(connection, batch, connection.execute(_LISTED.where(Property.id.in_(batch))).all())
 
 
 async def index_listings(connection: AsyncConnection, property_ids: Iterable[str]) -> None:
@@ -92,19 +98,12 @@ def backfill(connection: Connection) -> None:
         return
     ids = connection.scalars(select(Property.id).where(Property.status == "active").order_by(Property.id)).all()
     for batch in _batches(ids):
-        _add_words(connection, batch)
+        _add(connection, connection.execute(_LISTED.where(Property.id.in_(batch))).all())
 
 
 def stale(connection: Connection) -> list[str]:
     """Listings whose stored words are not their words now: any is a write to `properties` that skipped `reindex`."""
-    listed = select(
-        Property.id, Property.title, Property.description, Property.locality, Property.is_verified, Property.created_at
-    ).where(Property.status == "active")
-    expected = {
-        (word, bool(row.is_verified), row.created_at, row.id)
-        for row in connection.execute(listed)
-        for word in words_of(row.title, row.description, row.locality)
-    }
+    expected = set(_entries(connection.execute(_LISTED)))
     stored = {
         (row.word, bool(row.is_verified), row.created_at, row.property_id)
         for row in connection.execute(select(PropertyWord))
@@ -117,15 +116,21 @@ def _batches(ids: Iterable[str]) -> Iterable[list[str]]:
     return (unique[start : start + BATCH] for start in range(0, len(unique), BATCH))
 
 
-def _add_words(connection: Connection, batch: list[str]) -> None:
-    listed = select(
-        Property.id, Property.title, Property.description, Property.locality, Property.is_verified, Property.created_at
-    ).where(Property.id.in_(batch), Property.status == "active")
-    rows = sorted(
-        (word, row.is_verified, row.created_at, row.id)
-        for row in connection.execute(listed)
-        for word in words_of(row.title, row.description, row.locality)
-    )
+def _entries(listings: Iterable[Any]) -> Iterable[tuple[str, bool, Any, str]]:
+    """The `property_words` keys of these active listings (rows of `_LISTED`, or Property objects)."""
+    for listing in listings:
+        for word in words_of(listing.title, listing.description, listing.locality):
+            yield word, bool(listing.is_verified), listing.created_at, listing.id
+
+
+def _replace(connection: Connection, ids: list[str], listings: Iterable[Any]) -> None:
+    connection.execute(delete(PropertyWord).where(PropertyWord.property_id.in_(ids)))
+    _add(connection, listings)
+
+
+def _add(connection: Connection, listings: Iterable[Any]) -> None:
+    # Sorted, so workers adding the same rows at once take their locks in the same order.
+    rows = sorted(_entries(listings))
     if rows:
         added = insert(PropertyWord).prefix_with("IGNORE", dialect="mysql").prefix_with("OR IGNORE", dialect="sqlite")
         columns = ("word", "is_verified", "created_at", "property_id")
@@ -134,13 +139,17 @@ def _add_words(connection: Connection, batch: list[str]) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _reindex_flushed(session: Session, _flush: UOWTransaction) -> None:
-    """Keep the words of listings written through the ORM in step, in the same transaction."""
-    changed = [prop.id for prop in session.new if isinstance(prop, Property)]
-    for prop in session.dirty:
-        if isinstance(prop, Property) and any(_changed(prop, name) for name in INDEXED):
-            changed.append(prop.id)
+    """Keep the words of listings written through the ORM in step, in the same transaction.
+
+    Made from the flushed objects themselves: their rows need not be read back.
+    """
+    changed = [prop for prop in session.new if isinstance(prop, Property)]
+    changed += [
+        prop for prop in session.dirty if isinstance(prop, Property) and any(_changed(prop, name) for name in INDEXED)
+    ]
     if changed:
-        reindex(session.connection(), changed)
+        active = [prop for prop in changed if prop.status == "active"]
+        _replace(session.connection(), [prop.id for prop in changed], active)
 
 
 def _changed(prop: Property, name: str) -> bool:
