@@ -21,6 +21,7 @@ committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,8 @@ class Sender:
         self._fanout = fanout
         self._waiting: list[tuple[Draft, asyncio.Future[Sent]]] = []
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # set while nothing waits and no batch is being stored
+        self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed batches, for tests and logs
 
@@ -67,13 +70,14 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="send batcher")
 
     async def stop(self) -> None:
-        """Store what is waiting (for at most STOP_SECONDS), then stop; sends still waiting then fail."""
+        """Store what is waiting and the batch being stored (for at most STOP_SECONDS), then stop.
+
+        Sends still waiting then fail.
+        """
         if self._task is None:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + STOP_SECONDS
-        while self._waiting and loop.time() < deadline:
-            await asyncio.sleep(0.01)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), STOP_SECONDS)
         self._task.cancel()
         await asyncio.wait([self._task])
         self._task = None
@@ -90,6 +94,7 @@ class Sender:
         future: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieved)
         self._waiting.append((draft, future))
+        self._idle.clear()
         self._wake.set()
         # A caller that goes away (a closing socket) does not take its send out of the batch: it is stored.
         return await asyncio.shield(future)
@@ -97,6 +102,7 @@ class Sender:
     async def _run(self) -> None:
         while True:
             if not self._waiting:
+                self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]

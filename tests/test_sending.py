@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from errors import Forbidden, NotFound
@@ -245,3 +245,23 @@ async def test_a_send_is_stored_after_the_server_dropped_every_connection(
     sent = await batcher.send(Draft(renter["user"]["user_id"], chat_id, "after", [], None))
     assert sent.message.seq == 3  # the chat's opening message, "before", "after"
     assert [m["message"] for m in await history(client, renter, chat_id)][-2:] == ["before", "after"]
+
+
+async def test_stopping_waits_for_the_batch_being_stored(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, settings: Settings
+) -> None:
+    owner, renter = await register(user_type="owner"), await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))
+    async with short_lived_engine(settings.database_url) as engine:
+        batcher = Sender(engine, Fanout("memory://"))
+        batcher.start()
+        # Another transaction holds the chat's row (on SQLite, the write lock): the batch waits for it.
+        async with make_sessionmaker(engine).begin() as holder:
+            await holder.execute(select(Chat).where(Chat.id == chat_id).with_for_update())
+            sending = asyncio.create_task(batcher.send(Draft(renter["user"]["user_id"], chat_id, "late", [], None)))
+            await asyncio.sleep(0.2)
+            stopping = asyncio.create_task(batcher.stop())
+            await asyncio.sleep(0.2)
+        await stopping
+        assert (await asyncio.wait_for(sending, 5)).message.message == "late"
+    assert [m["message"] for m in await history(client, renter, chat_id)][-1] == "late"
