@@ -100,7 +100,6 @@ class _Plan:
     earlier: dict[tuple[str, str], Row]
     now: datetime
     rows: list[Row] = field(default_factory=list)
-    touched: set[str] = field(default_factory=set)
 
 
 async def store_batch(conn: AsyncConnection, drafts: list[Draft], now: datetime) -> list[Outcome]:
@@ -109,7 +108,7 @@ async def store_batch(conn: AsyncConnection, drafts: list[Draft], now: datetime)
     plan = _Plan(locked, await _earlier(conn, drafts), now)
     outcomes = [_place(plan, draft) for draft in drafts]
     if plan.rows:
-        await _update_chats(conn, [plan.chats[chat_id] for chat_id in sorted(plan.touched)], now)
+        await _update_chats(conn, [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})], now)
         await conn.execute(insert(messages_table), [_insert_values(row) for row in plan.rows])
     return outcomes
 
@@ -137,7 +136,6 @@ def _place(plan: _Plan, draft: Draft) -> Outcome:
     attachments = draft.attachments or None
     row = Row(new_id(), chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, plan.now)
     plan.rows.append(row)
-    plan.touched.add(chat.id)
     if key is not None:
         plan.earlier[key] = row
     return Outcome(row=row, chat=chat, read_others=read_before < seq - 1)

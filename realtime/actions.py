@@ -7,11 +7,11 @@ from typing import Any
 from http_api.schemas.chats import MessageOut
 from notifications import notify
 from persistence import chats, messages
-from persistence.models import Chat, User
+from persistence.models import User
 from persistence.sends import Draft
 from persistence.types import utcnow
 from realtime.outbox import Outbox, committed, publish
-from realtime.sending import Sent
+from realtime.sending import Sent, message_events
 from resources import Resources
 
 PREVIEW_CHARS = 140
@@ -28,19 +28,6 @@ async def send_message(
     and the retry race each other.
     """
     return await res.sends.send(Draft(sender_id, chat_id, text, attachments, client_id))
-
-
-def message_events(outbox: Outbox, chat: Chat, message: MessageOut, sender_id: str, *, receipt: bool) -> None:
-    """The message to both sides; when writing read the counterpart's messages, a receipt to them too.
-
-    For the first message of a new chat; sends build the same events in realtime/sending.py.
-    """
-    recipient = chats.counterpart_id(chat, sender_id)
-    outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message.model_dump(mode="json")})
-    if receipt:
-        read = {"type": "read", "chat_id": chat.id, "reader_id": sender_id, "up_to_seq": message.seq}
-        outbox.add([recipient], read)
-    outbox.badge(recipient)
 
 
 async def mark_read(res: Resources, reader_id: str, chat_id: str, up_to_seq: int | None) -> tuple[int, int]:
@@ -72,7 +59,8 @@ async def open_chat(
         chat = opened.chat
         if opened.created:
             stored = await messages.store_message(session, chat, opener.id, text, [], None, now)
-            message_events(outbox, chat, MessageOut.of(stored.message, chat), opener.id, receipt=False)
+            first = MessageOut.of(stored.message, chat).model_dump(mode="json")
+            message_events(outbox, chat, opener.id, first, receipt=False)
             await notify_new_chat(session, outbox, chat, opener, text)
     return chat.id, opened.created
 

@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from http_api.schemas.chats import MessageOut
 from persistence import messages
 from persistence.engine import HeldConnection
-from persistence.sends import Draft, Outcome, store_batch
+from persistence.models import Chat
+from persistence.sends import ChatState, Draft, Outcome, store_batch
 from persistence.types import utcnow
 from realtime.fanout import Fanout
 from realtime.outbox import Outbox, publish
@@ -157,10 +158,10 @@ class Sender:
                 future.set_exception(outcome.error)
                 continue
             assert outcome.row is not None and outcome.chat is not None
-            out = message_out(outcome)
+            out = MessageOut.of(outcome.row, outcome.chat)
             data = out.model_dump(mode="json")
             if not outcome.duplicate:
-                message_events(outbox, outcome, data)
+                message_events(outbox, outcome.chat, outcome.row.sender_id, data, receipt=outcome.read_others)
             future.set_result(Sent(out, outcome.duplicate, data))
         await publish(self._fanout, outbox)  # with Redis this only queues: the next batch does not wait
 
@@ -171,17 +172,17 @@ def _retrieved(future: asyncio.Future[Sent]) -> None:
         future.exception()
 
 
-def message_out(outcome: Outcome) -> MessageOut:
-    assert outcome.row is not None and outcome.chat is not None
-    return MessageOut.of(outcome.row, outcome.chat)
+def message_events(
+    outbox: Outbox, chat: Chat | ChatState, sender_id: str, message: dict[str, Any], *, receipt: bool
+) -> None:
+    """The message to both sides; `receipt`: writing read the counterpart's messages, who hear so; a badge.
 
-
-def message_events(outbox: Outbox, outcome: Outcome, message: dict[str, Any]) -> None:
-    """The message to both sides; a read receipt when writing read the counterpart's messages; a badge."""
-    row, chat = outcome.row, outcome.chat
-    assert row is not None and chat is not None
-    recipient = chat.owner_id if row.sender_type == "renter" else chat.renter_id
+    For every stored message: a send's, and the first of a new chat (realtime/actions.py).
+    """
+    recipient = chat.owner_id if sender_id == chat.renter_id else chat.renter_id
     outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message})
-    if outcome.read_others:
-        outbox.add([recipient], {"type": "read", "chat_id": chat.id, "reader_id": row.sender_id, "up_to_seq": row.seq})
+    if receipt:
+        outbox.add(
+            [recipient], {"type": "read", "chat_id": chat.id, "reader_id": sender_id, "up_to_seq": message["seq"]}
+        )
     outbox.badge(recipient)

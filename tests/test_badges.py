@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from persistence.engine import make_engine
+from persistence.engine import short_lived_engine
 from realtime.badges import BadgeCounter
 from settings import Settings
 from tests.conftest import MakeProperty, Register, bearer, open_chat
@@ -24,14 +24,13 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 async def counter(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[BadgeCounter]:
-    engine = make_engine(settings.database_url)
-    badges = BadgeCounter(engine)
-    badges.start()
-    try:
-        yield badges
-    finally:
-        await badges.stop()
-        await engine.dispose()
+    async with short_lived_engine(settings.database_url) as engine:
+        badges = BadgeCounter(engine)
+        badges.start()
+        try:
+            yield badges
+        finally:
+            await badges.stop()
 
 
 async def say(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, text: str) -> None:

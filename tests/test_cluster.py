@@ -145,55 +145,43 @@ async def test_a_crashed_process_does_not_leave_its_users_online(
 
 
 async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
-    tmp_path: Path, private_redis: RedisServer
+    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
 ) -> None:
-    database = database_for(tmp_path)
-    env = server_env(database, private_redis.url, tmp_path / "uploads")
-    first, second = Server(env).start(), Server(env).start()
-    try:
-        owner, renter, chat_id = await chat_between(first, database)
-        async with (
-            await open_socket(first, renter["token"]) as renter_ws,
-            await open_socket(second, owner["token"]) as owner_ws,
-        ):
-            await drain_hello(renter_ws, owner_ws)
-            await renter_ws.send(send_frame(chat_id, "before", "r-0"))
-            assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2
-            assert (await next_frame(owner_ws, "message"))["message"]["seq"] == 2
-            private_redis.stop()
-            for n in range(1, 6):  # stored and acked while Redis is down
-                await renter_ws.send(send_frame(chat_id, f"during {n}", f"r-{n}"))
-                assert (await next_frame(renter_ws, "ack", timeout=15))["message"]["seq"] == 2 + n
-            await private_redis.start()
-            seqs: list[int] = []
-            while len(seqs) < 5:  # recovered by the writer once the fan-out is back
-                seqs.append((await next_frame(owner_ws, "message", timeout=30))["message"]["seq"])
-            assert seqs == [3, 4, 5, 6, 7]
-            await renter_ws.send(send_frame(chat_id, "after", "r-9"))
-            assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
-    finally:
-        first.stop()
-        second.stop()
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    async with (
+        await open_socket(first, renter["token"]) as renter_ws,
+        await open_socket(second, owner["token"]) as owner_ws,
+    ):
+        await drain_hello(renter_ws, owner_ws)
+        await renter_ws.send(send_frame(chat_id, "before", "r-0"))
+        assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2
+        assert (await next_frame(owner_ws, "message"))["message"]["seq"] == 2
+        private_redis.stop()
+        for n in range(1, 6):  # stored and acked while Redis is down
+            await renter_ws.send(send_frame(chat_id, f"during {n}", f"r-{n}"))
+            assert (await next_frame(renter_ws, "ack", timeout=15))["message"]["seq"] == 2 + n
+        await private_redis.start()
+        seqs: list[int] = []
+        while len(seqs) < 5:  # recovered by the writer once the fan-out is back
+            seqs.append((await next_frame(owner_ws, "message", timeout=30))["message"]["seq"])
+        assert seqs == [3, 4, 5, 6, 7]
+        await renter_ws.send(send_frame(chat_id, "after", "r-9"))
+        assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
 
 
 async def test_a_logout_lost_in_a_redis_outage_still_closes_the_socket(
-    tmp_path: Path, private_redis: RedisServer
+    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
 ) -> None:
-    database = database_for(tmp_path)
-    env = server_env(database, private_redis.url, tmp_path / "uploads")
-    first, second = Server(env).start(), Server(env).start()
-    try:
-        _, renter, _ = await chat_between(first, database)
-        async with await open_socket(first, renter["token"]) as ws:
-            await drain_hello(ws)
-            private_redis.stop()
-            r = await call(second, "POST", "/api/auth/logout", renter["token"])  # its event cannot reach `first`
-            assert r.status_code == 200, r.text
-            await private_redis.start()
-            assert await closed_with(ws, timeout=30) == 4401  # the resync after the outage checks the token
-    finally:
-        first.stop()
-        second.stop()
+    first, second, database = pair_of_servers
+    _, renter, _ = await chat_between(first, database)
+    async with await open_socket(first, renter["token"]) as ws:
+        await drain_hello(ws)
+        private_redis.stop()
+        r = await call(second, "POST", "/api/auth/logout", renter["token"])  # its event cannot reach `first`
+        assert r.status_code == 200, r.text
+        await private_redis.start()
+        assert await closed_with(ws, timeout=30) == 4401  # the resync after the outage checks the token
 
 
 # About 20 KB a frame, so a few hundred messages outgrow the kernel's socket buffers.

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from errors import Forbidden, NotFound
 from persistence import messages
-from persistence.engine import HeldConnection, make_engine, make_sessionmaker, short_lived_engine
+from persistence.engine import HeldConnection, make_sessionmaker, short_lived_engine
 from persistence.models import Chat
 from persistence.sends import Draft
 from persistence.types import utcnow
@@ -34,17 +34,16 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 async def sender(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[tuple[Sender, Fanout]]:
-    engine = make_engine(settings.database_url)
-    fanout = Fanout("memory://")
-    await fanout.connect()
-    batcher = Sender(engine, fanout)
-    batcher.start()
-    try:
-        yield batcher, fanout
-    finally:
-        await batcher.stop()
-        await fanout.disconnect()
-        await engine.dispose()
+    async with short_lived_engine(settings.database_url) as engine:
+        fanout = Fanout("memory://")
+        await fanout.connect()
+        batcher = Sender(engine, fanout)
+        batcher.start()
+        try:
+            yield batcher, fanout
+        finally:
+            await batcher.stop()
+            await fanout.disconnect()
 
 
 async def history(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str) -> list[dict[str, Any]]:
@@ -131,17 +130,13 @@ async def test_a_send_racing_its_own_copy_gets_that_copy_and_its_batch_is_still_
 
     async def copy_in_another_process() -> str:
         """Store the copy and keep its transaction (and locks) open until told to commit."""
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine).begin() as session:
-                chat = await session.get(Chat, copy_chat)
-                assert chat is not None
-                stored = await messages.store_message(session, chat, renter["user_id"], "race", [], "r-1", utcnow())
-                holding.set()
-                await release.wait()
-            return stored.message.id
-        finally:
-            await engine.dispose()
+        async with short_lived_engine(settings.database_url) as engine, make_sessionmaker(engine).begin() as session:
+            chat = await session.get(Chat, copy_chat)
+            assert chat is not None
+            stored = await messages.store_message(session, chat, renter["user_id"], "race", [], "r-1", utcnow())
+            holding.set()
+            await release.wait()
+        return stored.message.id
 
     other = asyncio.create_task(copy_in_another_process())
     await holding.wait()
@@ -175,17 +170,13 @@ async def waiting_for(settings: Settings, statement: str) -> None:
     if not MYSQL_URL:
         await asyncio.sleep(0.3)
         return
-    engine = make_engine(settings.database_url)
     query = text("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE info LIKE :waiting")
-    try:
-        async with asyncio.timeout(10):
-            while True:
-                async with engine.connect() as connection:
-                    if (await connection.execute(query, {"waiting": statement})).scalar():
-                        return
-                await asyncio.sleep(0.02)
-    finally:
-        await engine.dispose()
+    async with short_lived_engine(settings.database_url) as engine, asyncio.timeout(10):
+        while True:
+            async with engine.connect() as connection:
+                if (await connection.execute(query, {"waiting": statement})).scalar():
+                    return
+            await asyncio.sleep(0.02)
 
 
 async def test_one_batch_moves_each_of_its_chats_to_its_own_seqs(
