@@ -26,6 +26,19 @@ DATABASE_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench"
 SEND_SOCKETS = 8  # the long-chat test rotates sends over this many sockets to stay under the per-socket limit
 
 
+def a_listing(owner_id: str) -> Property:
+    """The listing every benchmark chat is about."""
+    return Property(
+        owner_id=owner_id,
+        title="2BHK near the metro",
+        property_type="apartment",
+        bhk_type="2BHK",
+        rent=Decimal(30000),
+        city="Bengaluru",
+        locality="Indiranagar",
+    )
+
+
 async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
     limit = asyncio.Semaphore(20)
 
@@ -35,18 +48,7 @@ async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str,
 
     owners = await asyncio.gather(*(user("owner", servers[i % 2]) for i in range(count)))
     renters = await asyncio.gather(*(user("renter", servers[i % 2]) for i in range(count)))
-    properties = [
-        Property(
-            owner_id=owner["user_id"],
-            title="2BHK near the metro",
-            property_type="apartment",
-            bhk_type="2BHK",
-            rent=Decimal(30000),
-            city="Bengaluru",
-            locality="Indiranagar",
-        )
-        for owner in owners
-    ]
+    properties = [a_listing(owner["user_id"]) for owner in owners]
     await run_sql(DATABASE_URL, lambda session: session.add_all(properties))
     ids = [prop.id for prop in properties]
 

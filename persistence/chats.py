@@ -7,15 +7,17 @@ to their own message (whoever writes has seen the chat).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, union_all
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from errors import BadRequest, Forbidden, NotFound
+from persistence.lean import Lean, driver
 from persistence.models import Chat, Contact, Property, User, chats_table, notifications_table
 from persistence.types import quiet_update
 from persistence.users import effective_tier
@@ -233,31 +235,31 @@ async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:
     return list(await session.scalars(select(counterpart).where(member_of(user_id)).distinct()))
 
 
-def _badge_statements() -> tuple[Any, Any]:
-    """Built once: a statement per badge query would be rebuilt, cache-keyed and looked up every time."""
+@functools.cache  # one statement per number of users, at most badges.MAX_USERS of them
+def _badge_statement(size: int) -> Lean:
+    """Both counts in one round trip, built once per size and run on the driver's cursor (persistence/lean.py)."""
     c, n = chats_table.c, notifications_table.c
-    users: Any = bindparam("users", expanding=True)
-    readable = c.status.in_(READABLE_STATUSES)
-    as_renter = select(c.renter_id.label("user_id"), (c.last_seq - c.renter_read_seq).label("unread"))
-    as_owner = select(c.owner_id, c.last_seq - c.owner_read_seq)
-    both = union_all(as_renter.where(c.renter_id.in_(users), readable), as_owner.where(c.owner_id.in_(users), readable))
-    unread = both.subquery()
-    messages = select(unread.c.user_id, func.sum(unread.c.unread)).group_by(unread.c.user_id)
-    notes = select(n.user_id, func.count()).where(n.user_id.in_(users), ~n.is_read).group_by(n.user_id)
-    return messages, notes
-
-
-_BADGE_MESSAGES, _BADGE_NOTES = _badge_statements()
+    users: list[Any] = [bindparam(f"user_{k}") for k in range(size)]
+    readable = c.status.in_([literal(status) for status in READABLE_STATUSES])
+    none: Any = literal_column("0")
+    as_renter = select(c.renter_id.label("user_id"), (c.last_seq - c.renter_read_seq).label("unread"), none.label("n"))
+    as_owner = select(c.owner_id, c.last_seq - c.owner_read_seq, none)
+    notes = select(n.user_id, none, func.count()).where(n.user_id.in_(users), ~n.is_read).group_by(n.user_id)
+    parts = union_all(
+        as_renter.where(c.renter_id.in_(users), readable), as_owner.where(c.owner_id.in_(users), readable), notes
+    ).subquery()
+    return Lean(select(parts.c.user_id, func.sum(parts.c.unread), func.sum(parts.c.n)).group_by(parts.c.user_id))
 
 
 async def badge_counts_many(conn: AsyncConnection, user_ids: list[str]) -> dict[str, tuple[int, int]]:
-    """(unread messages, unread notifications) of each user, in two statements: what every `badge` recounts.
+    """(unread messages, unread notifications) of each user, in one statement: what every `badge` recounts.
 
-    Core, no ORM: the badge counter (realtime/badges.py) runs it for every socket due at the time.
-    The same sums as `unread_expression` over `member_of`: a chat counts for its renter with the
-    renter's read seq and for its owner with the owner's.
+    Core on the driver's cursor, no ORM: the badge counter (realtime/badges.py) runs it for every
+    socket due at the time. The same sums as `unread_expression` over `member_of`: a chat counts for
+    its renter with the renter's read seq and for its owner with the owner's.
     """
-    params = {"users": user_ids}
-    unread_messages = {user_id: int(total or 0) for user_id, total in await conn.execute(_BADGE_MESSAGES, params)}
-    unread_notes = {user_id: int(total) for user_id, total in await conn.execute(_BADGE_NOTES, params)}
-    return {user_id: (unread_messages.get(user_id, 0), unread_notes.get(user_id, 0)) for user_id in user_ids}
+    params = {f"user_{k}": user_id for k, user_id in enumerate(user_ids)}
+    async with driver(conn) as db:
+        rows = await db.rows(_badge_statement(len(user_ids)), params)
+    counts = {user_id: (int(unread or 0), int(notes or 0)) for user_id, unread, notes in rows}
+    return {user_id: counts.get(user_id, (0, 0)) for user_id in user_ids}

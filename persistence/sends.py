@@ -36,6 +36,7 @@ from sqlalchemy import bindparam, case, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from errors import ApiError, Forbidden, NotFound
+from persistence.lean import Driver, Lean, driver
 from persistence.models import chats_table, messages_table
 from persistence.types import new_id
 
@@ -104,12 +105,14 @@ class _Plan:
 
 async def store_batch(conn: AsyncConnection, drafts: list[Draft], now: datetime) -> list[Outcome]:
     """Store the drafts in the caller's transaction; one Outcome per draft, in order. Commit is the caller's."""
-    locked = await _lock_chats(conn, {d.chat_id for d in drafts})
-    plan = _Plan(locked, await _earlier(conn, drafts), now)
-    outcomes = [_place(plan, draft) for draft in drafts]
-    if plan.rows:
-        await _update_chats(conn, [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})], now)
-        await conn.execute(insert(messages_table), [_insert_values(row) for row in plan.rows])
+    async with driver(conn) as db:
+        locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
+        plan = _Plan(locked, await _earlier(db, drafts), now)
+        outcomes = [_place(plan, draft) for draft in drafts]
+        if plan.rows:
+            changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
+            await _update_chats(db, changed, now)
+            await db.run_many(_INSERT, [_insert_values(row) for row in plan.rows])
     return outcomes
 
 
@@ -141,44 +144,55 @@ def _place(plan: _Plan, draft: Draft) -> Outcome:
     return Outcome(row=row, chat=chat, read_others=read_before < seq - 1)
 
 
-# The batch's statements are built once (per shape) and reused with new parameters: building,
-# cache-keying and compiling a statement per batch was a tenth of a loaded server's CPU.
+# The batch's statements are built once per size and run on the driver's cursor (persistence/lean.py):
+# building, compiling and executing them through SQLAlchemy per batch was most of a send's CPU.
 _c, _m = chats_table.c, messages_table.c
-_LOCK_CHATS = (
-    select(_c.id, _c.renter_id, _c.owner_id, _c.status, _c.last_seq, _c.renter_read_seq, _c.owner_read_seq)
-    .where(_c.id.in_(bindparam("chat_ids", expanding=True)))
-    .order_by(_c.id)
-    .with_for_update()
-)
-_EARLIER = select(
-    _m.id, _m.chat_id, _m.seq, _m.sender_id, _m.sender_type, _m.body, _m.attachments, _m.client_id, _m.created_at
-).where(tuple_(_m.sender_id, _m.client_id).in_(bindparam("keys", expanding=True)))
 _PER_CHAT = ("last_seq", "renter_read_seq", "owner_read_seq")
+_ROW_COLUMNS = ("id", "chat_id", "seq", "sender_id", "sender_type", "body", "attachments", "client_id", "created_at")
+_INSERT = Lean(insert(messages_table).values({name: bindparam(name, type_=_m[name].type) for name in _ROW_COLUMNS}))
 
 
-async def _lock_chats(conn: AsyncConnection, chat_ids: set[str]) -> dict[str, ChatState]:
-    rows = await conn.execute(_LOCK_CHATS, {"chat_ids": sorted(chat_ids)})
-    return {row.id: ChatState(*row) for row in rows}
+@functools.cache  # one statement per number of chats, at most MAX_BATCH of them
+def _lock_statement(size: int) -> Lean:
+    columns = (_c.id, _c.renter_id, _c.owner_id, _c.status, _c.last_seq, _c.renter_read_seq, _c.owner_read_seq)
+    ids: list[Any] = [bindparam(f"id_{k}") for k in range(size)]
+    return Lean(select(*columns).where(_c.id.in_(ids)).order_by(_c.id).with_for_update())
 
 
-async def _earlier(conn: AsyncConnection, drafts: list[Draft]) -> dict[tuple[str, str], Row]:
+@functools.cache  # one statement per number of client_ids
+def _earlier_statement(size: int) -> Lean:
+    keys = [tuple_(bindparam(f"sender_{k}"), bindparam(f"client_{k}")) for k in range(size)]
+    query = select(*(_m[name] for name in _ROW_COLUMNS)).where(tuple_(_m.sender_id, _m.client_id).in_(keys))
+    return Lean(query)
+
+
+async def _lock_chats(db: Driver, chat_ids: list[str]) -> dict[str, ChatState]:
+    rows = await db.rows(_lock_statement(len(chat_ids)), {f"id_{k}": chat_id for k, chat_id in enumerate(chat_ids)})
+    return {row[0]: ChatState(*row) for row in rows}
+
+
+async def _earlier(db: Driver, drafts: list[Draft]) -> dict[tuple[str, str], Row]:
     keys = sorted({(d.sender_id, d.client_id) for d in drafts if d.client_id is not None})
     if not keys:
         return {}
-    return {(row.sender_id, row.client_id): Row(*row) for row in await conn.execute(_EARLIER, {"keys": keys})}
+    params = {}
+    for k, (sender_id, client_id) in enumerate(keys):
+        params[f"sender_{k}"], params[f"client_{k}"] = sender_id, client_id
+    rows = await db.rows(_earlier_statement(len(keys)), params)
+    return {(values[3], values[7]): Row(*values) for values in rows}  # (sender_id, client_id)
 
 
-async def _update_chats(conn: AsyncConnection, chats: list[ChatState], now: datetime) -> None:
+async def _update_chats(db: Driver, chats: list[ChatState], now: datetime) -> None:
     """One UPDATE for every chat of the batch: the new values are known, the rows are locked."""
     params: dict[str, Any] = {"now": now}
     for k, chat in enumerate(chats):
         params[f"id_{k}"] = chat.id
         params.update({f"{name}_{k}": getattr(chat, name) for name in _PER_CHAT})
-    await conn.execute(_chat_update(len(chats)), params)
+    await db.run(_chat_update(len(chats)), params)
 
 
 @functools.cache  # one statement per batch size, at most MAX_BATCH of them
-def _chat_update(size: int) -> Any:
+def _chat_update(size: int) -> Lean:
     def per_chat(name: str) -> Any:
         column = _c[name]
         whens = [(_c.id == bindparam(f"id_{k}"), bindparam(f"{name}_{k}", type_=column.type)) for k in range(size)]
@@ -187,7 +201,7 @@ def _chat_update(size: int) -> Any:
     # On a small table MariaDB plans this as a scan of the whole primary key, which locks every row
     # it passes, not only the batch's: two processes' batches then deadlocked on chats neither sent to,
     # and both were redone one send at a time. The hint keeps it to the batch's rows, already locked.
-    return (
+    return Lean(
         update(chats_table)
         .with_hint("FORCE INDEX (PRIMARY)", dialect_name="mysql")
         .where(_c.id.in_([bindparam(f"id_{k}") for k in range(size)]))
@@ -202,14 +216,4 @@ def _chat_update(size: int) -> Any:
 
 
 def _insert_values(row: Row) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "chat_id": row.chat_id,
-        "seq": row.seq,
-        "sender_id": row.sender_id,
-        "sender_type": row.sender_type,
-        "body": row.body,
-        "attachments": row.attachments,
-        "client_id": row.client_id,
-        "created_at": row.created_at,
-    }
+    return {name: getattr(row, name) for name in _ROW_COLUMNS}
