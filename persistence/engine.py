@@ -94,6 +94,16 @@ def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
+def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
+    """For `HeldConnection.outside_transactions`: reads that each see every commit before them, with no COMMIT.
+
+    On MySQL the connection is put in autocommit. SQLite's connections already
+    are, outside the BEGINs of `_sqlite_engine`.
+    """
+    engine = engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "mysql" else engine
+
+
 @asynccontextmanager
 async def short_lived_engine(url: str) -> AsyncIterator[AsyncEngine]:
     """An engine for one piece of work outside the app (scripts, tests, benchmarks), disposed after it."""
@@ -124,14 +134,24 @@ class HeldConnection:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A transaction on the held connection, committed when the block ends without an error."""
+        async with self._held() as connection, connection.begin():
+            yield connection
+
+    @asynccontextmanager
+    async def outside_transactions(self) -> AsyncIterator[AsyncConnection]:
+        """The held connection with no transaction begun, for `autocommit_reads` engines."""
+        async with self._held() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _held(self) -> AsyncIterator[AsyncConnection]:
         now = time.monotonic()
         if self._connection is not None and now - self._used > self._idle_seconds:
             await self.close()
         if self._connection is None:
             self._connection = await self._engine.connect()
         try:
-            async with self._connection.begin():
-                yield self._connection
+            yield self._connection
         except BaseException:
             await self.close()
             raise

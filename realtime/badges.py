@@ -20,7 +20,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import chats
-from persistence.engine import READ_ONLY, HeldConnection
+from persistence.engine import HeldConnection, autocommit_reads
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ class BadgeCounter:
     """`count(user_id)` answers (unread messages, unread notifications); `start`/`stop` run the task."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._connection = HeldConnection(engine.execution_options(**{READ_ONLY: True}))
+        # Each recount is one SELECT that sees every commit before it, with no COMMIT round trip after it.
+        self._connection = HeldConnection(autocommit_reads(engine))
         self._waiting: dict[str, list[asyncio.Future[tuple[int, int]]]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -70,7 +71,7 @@ class BadgeCounter:
             users = list(self._waiting)[:MAX_USERS]
             batch = {user_id: self._waiting.pop(user_id) for user_id in users}
             try:
-                async with self._connection.begin() as conn:  # a new transaction: it sees every commit so far
+                async with self._connection.outside_transactions() as conn:
                     counts = await chats.badge_counts_many(conn, users)
                 self.queries += 1
             except Exception as exc:  # a failed query fails its callers, never the counter
