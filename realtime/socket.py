@@ -173,7 +173,9 @@ class Connection:
                     await delivery.tick()
                     continue
                 try:
-                    event = await (self.mailbox.get() if wait is None else asyncio.wait_for(self.mailbox.get(), wait))
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for makes a task for every event.
+                    async with asyncio.timeout(wait):
+                        event = await self.mailbox.get()
                 except TimeoutError:
                     continue
                 await delivery.handle(event)
