@@ -4,9 +4,9 @@ For the statements that every chat message runs: the send batch
 (`sends.py`) and the badge recount (`chats.badge_counts_many`). Through
 `AsyncConnection.execute` each statement pays for an execution context, the
 async cursor adapter, a greenlet switch and a result object. A send batch of
-four statements and a commit took about 1.0 ms of CPU that way on MariaDB,
-against 0.38 ms with the same statements on the driver's cursor in the same
-transaction (`bench/README.md`, "Statements on the driver's cursor").
+four statements and a commit took about 0.95 ms of CPU that way on MariaDB,
+against 0.54 ms with the same statements on the driver's cursor in the same
+transaction (`bench/statements.py`, figures in `bench/README.md`).
 
 So a `Lean` statement is compiled once per dialect, by SQLAlchemy, with its
 columns' bind and result processors (JSON, UTC datetimes), and `Driver` runs
