@@ -3,12 +3,12 @@
     python bench/statements.py                     # MariaDB, database homer_bench
     python bench/statements.py --database-url sqlite+aiosqlite:///bench.db --transactions 500
 
-Each transaction is what one lone send costs (`persistence/sends.py`): lock
+Each transaction is one lone send, `sends.store_batch` with one draft: lock
 the chat, look up the client_id, UPDATE the chat, INSERT the message, COMMIT;
-then what a badge recount costs (`chats.badge_counts_many`). Both run on one
-held connection, as in the server, first through `AsyncConnection.execute`
-(the baseline) and then through `persistence/lean.py`'s `Driver`, with the
-same Core statements and parameters. Prints wall-time p50/p99 and CPU per
+then one badge recount, `chats.badge_counts_many`. Both run on one held
+connection, as in the server, first with their statements run through
+`AsyncConnection.execute` (the baseline) and then on the driver's cursor
+(`persistence/lean.py`'s `Driver`, as the server runs them). Prints wall-time p50/p99 and CPU per
 transaction, and each as a ratio to the baseline of the same run.
 """
 
@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection  # noqa: E402
 
 from persistence import chats, sends  # noqa: E402
 from persistence.engine import HeldConnection, create_schema, make_sessionmaker, short_lived_engine  # noqa: E402
-from persistence.lean import Driver, Lean, driver  # noqa: E402
+from persistence.lean import Lean, Runner, driver  # noqa: E402
 from persistence.models import Chat, User  # noqa: E402
-from persistence.types import new_id, utcnow  # noqa: E402
+from persistence.types import utcnow  # noqa: E402
 
 DEFAULT_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench"
 
@@ -44,13 +44,13 @@ class Through:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def rows(self, statement: Lean, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    async def rows(self, statement: Lean, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await self._conn.execute(statement.statement, params)]
 
-    async def run(self, statement: Lean, params: dict[str, Any]) -> None:
+    async def run(self, statement: Lean, params: Mapping[str, Any]) -> None:
         await self._conn.execute(statement.statement, params)
 
-    async def run_many(self, statement: Lean, params: list[dict[str, Any]]) -> None:
+    async def run_many(self, statement: Lean, params: list[Mapping[str, Any]]) -> None:
         await self._conn.execute(statement.statement, params)
 
 
@@ -79,25 +79,18 @@ async def a_chat(url: str) -> tuple[str, str]:
         return chat.id, renter.id
 
 
-async def one_send(db: Driver | Through, chat_id: str, renter_id: str) -> None:
-    """The statements of `sends.store_batch` for one draft, in its order."""
-    rows = await db.rows(sends._lock_statement(1), {"id_0": chat_id})
-    state = sends.ChatState(*rows[0])
-    client_id = uuid.uuid4().hex
-    await db.rows(sends._earlier_statement(1), {"sender_0": renter_id, "client_0": client_id})
-    seq, now = state.last_seq + 1, utcnow()
-    changed = {"id_0": chat_id, "last_seq_0": seq, "renter_read_seq_0": seq, "owner_read_seq_0": state.owner_read_seq}
-    await db.run(sends._chat_update(1), changed | {"now": now})
-    row = sends.Row(new_id(), chat_id, seq, renter_id, "renter", "bench", None, client_id, now)
-    await db.run_many(sends._INSERT, [sends._insert_values(row)])
+async def one_send(db: Runner, chat_id: str, renter_id: str) -> None:
+    draft = sends.Draft(renter_id, chat_id, "bench", [], uuid.uuid4().hex)
+    (outcome,) = await sends.store_batch(db, [draft], utcnow())
+    assert outcome.error is None and not outcome.duplicate
 
 
-async def one_badge(db: Driver | Through, user_id: str) -> None:
-    await db.rows(chats._badge_statement(1), {"user_0": user_id})
+async def one_badge(db: Runner, user_id: str) -> None:
+    await chats.badge_counts_many(db, [user_id])
 
 
 async def measure(
-    held: HeldConnection, lean: bool, work: Callable[[Driver | Through], Awaitable[None]], count: int
+    held: HeldConnection, lean: bool, work: Callable[[Runner], Awaitable[None]], count: int
 ) -> tuple[float, float, float]:
     """(p50 ms, p99 ms, CPU ms) per transaction."""
     times: list[float] = []

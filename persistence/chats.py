@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from errors import BadRequest, Forbidden, NotFound
-from persistence.lean import Lean, driver
+from persistence.lean import Lean, Runner
 from persistence.models import Chat, Contact, Property, User, chats_table, notifications_table
 from persistence.types import quiet_update
 from persistence.users import effective_tier
@@ -251,7 +251,7 @@ def _badge_statement(size: int) -> Lean:
     return Lean(select(parts.c.user_id, func.sum(parts.c.unread), func.sum(parts.c.n)).group_by(parts.c.user_id))
 
 
-async def badge_counts_many(conn: AsyncConnection, user_ids: list[str]) -> dict[str, tuple[int, int]]:
+async def badge_counts_many(db: Runner, user_ids: list[str]) -> dict[str, tuple[int, int]]:
     """(unread messages, unread notifications) of each user, in one statement: what every `badge` recounts.
 
     Core on the driver's cursor, no ORM: the badge counter (realtime/badges.py) runs it for every
@@ -259,7 +259,6 @@ async def badge_counts_many(conn: AsyncConnection, user_ids: list[str]) -> dict[
     its renter with the renter's read seq and for its owner with the owner's.
     """
     params = {f"user_{k}": user_id for k, user_id in enumerate(user_ids)}
-    async with driver(conn) as db:
-        rows = await db.rows(_badge_statement(len(user_ids)), params)
+    rows = await db.rows(_badge_statement(len(user_ids)), params)
     counts = {user_id: (int(unread or 0), int(notes or 0)) for user_id, unread, notes in rows}
     return {user_id: counts.get(user_id, (0, 0)) for user_id in user_ids}

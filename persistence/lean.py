@@ -25,7 +25,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -76,6 +76,16 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
     fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if bind.value is not None}
     return _Compiled(str(compiled), names, binds, results, fixed)
+
+
+class Runner(Protocol):
+    """What runs `Lean` statements: `Driver`, or anything with the same three calls (bench/statements.py)."""
+
+    async def rows(self, statement: Lean, params: Mapping[str, Any]) -> list[tuple[Any, ...]]: ...
+
+    async def run(self, statement: Lean, params: Mapping[str, Any]) -> None: ...
+
+    async def run_many(self, statement: Lean, params: list[Mapping[str, Any]]) -> None: ...
 
 
 class Driver:

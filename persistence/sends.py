@@ -33,10 +33,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from errors import ApiError, Forbidden, NotFound
-from persistence.lean import Driver, Lean, driver
+from persistence.lean import Lean, Runner
 from persistence.models import chats_table, messages_table
 from persistence.types import new_id
 
@@ -103,16 +102,18 @@ class _Plan:
     rows: list[Row] = field(default_factory=list)
 
 
-async def store_batch(conn: AsyncConnection, drafts: list[Draft], now: datetime) -> list[Outcome]:
-    """Store the drafts in the caller's transaction; one Outcome per draft, in order. Commit is the caller's."""
-    async with driver(conn) as db:
-        locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
-        plan = _Plan(locked, await _earlier(db, drafts), now)
-        outcomes = [_place(plan, draft) for draft in drafts]
-        if plan.rows:
-            changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
-            await _update_chats(db, changed, now)
-            await db.run_many(_INSERT, [_insert_values(row) for row in plan.rows])
+async def store_batch(db: Runner, drafts: list[Draft], now: datetime) -> list[Outcome]:
+    """Store the drafts in the caller's transaction; one Outcome per draft, in order. Commit is the caller's.
+
+    `db` is a `lean.driver` on the transaction's connection.
+    """
+    locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
+    plan = _Plan(locked, await _earlier(db, drafts), now)
+    outcomes = [_place(plan, draft) for draft in drafts]
+    if plan.rows:
+        changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
+        await _update_chats(db, changed, now)
+        await db.run_many(_INSERT, [_insert_values(row) for row in plan.rows])
     return outcomes
 
 
@@ -166,12 +167,12 @@ def _earlier_statement(size: int) -> Lean:
     return Lean(query)
 
 
-async def _lock_chats(db: Driver, chat_ids: list[str]) -> dict[str, ChatState]:
+async def _lock_chats(db: Runner, chat_ids: list[str]) -> dict[str, ChatState]:
     rows = await db.rows(_lock_statement(len(chat_ids)), {f"id_{k}": chat_id for k, chat_id in enumerate(chat_ids)})
     return {row[0]: ChatState(*row) for row in rows}
 
 
-async def _earlier(db: Driver, drafts: list[Draft]) -> dict[tuple[str, str], Row]:
+async def _earlier(db: Runner, drafts: list[Draft]) -> dict[tuple[str, str], Row]:
     keys = sorted({(d.sender_id, d.client_id) for d in drafts if d.client_id is not None})
     if not keys:
         return {}
@@ -182,7 +183,7 @@ async def _earlier(db: Driver, drafts: list[Draft]) -> dict[tuple[str, str], Row
     return {(values[3], values[7]): Row(*values) for values in rows}  # (sender_id, client_id)
 
 
-async def _update_chats(db: Driver, chats: list[ChatState], now: datetime) -> None:
+async def _update_chats(db: Runner, chats: list[ChatState], now: datetime) -> None:
     """One UPDATE for every chat of the batch: the new values are known, the rows are locked."""
     params: dict[str, Any] = {"now": now}
     for k, chat in enumerate(chats):

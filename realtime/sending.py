@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from http_api.schemas.chats import MessageOut
 from persistence import messages
 from persistence.engine import HeldConnection
+from persistence.lean import driver
 from persistence.models import Chat
 from persistence.sends import ChatState, Draft, Outcome, store_batch
 from persistence.types import utcnow
@@ -145,8 +146,8 @@ class Sender:
         await self._settle([item], outcomes)
 
     async def _commit(self, drafts: list[Draft]) -> list[Outcome]:
-        async with self._connection.begin() as conn:
-            outcomes = await store_batch(conn, drafts, utcnow())
+        async with self._connection.begin() as conn, driver(conn) as db:
+            outcomes = await store_batch(db, drafts, utcnow())
         self.batches += 1
         return outcomes
 
