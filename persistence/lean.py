@@ -45,7 +45,7 @@ class _Compiled:
 
     def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         if self.fixed:
-            params = self.fixed | dict(params)
+            params = {**self.fixed, **params}
         return tuple(params[n] if p is None else p(params[n]) for n, p in zip(self.names, self.binds, strict=True))
 
     def row(self, values: Iterable[Any]) -> tuple[Any, ...]:
@@ -97,30 +97,27 @@ class Driver:
 
     async def rows(self, statement: Lean, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         compiled = statement.compiled(self._conn.dialect)
-        args = compiled.args(params)
-        try:
-            await self._cursor.execute(compiled.sql, args)
-            found = await self._cursor.fetchall()
-        except Exception as exc:
-            raise await self._translated(exc, compiled.sql, args) from exc
+        found = await self._call(compiled.sql, compiled.args(params), fetch=True)
         return [compiled.row(values) for values in found]
 
     async def run(self, statement: Lean, params: Mapping[str, Any]) -> None:
         compiled = statement.compiled(self._conn.dialect)
-        args = compiled.args(params)
-        try:
-            await self._cursor.execute(compiled.sql, args)
-        except Exception as exc:
-            raise await self._translated(exc, compiled.sql, args) from exc
+        await self._call(compiled.sql, compiled.args(params))
 
     async def run_many(self, statement: Lean, params: list[Mapping[str, Any]]) -> None:
         """One statement for many rows (on MySQL the driver sends a multi-row INSERT)."""
         compiled = statement.compiled(self._conn.dialect)
-        args = [compiled.args(p) for p in params]
+        await self._call(compiled.sql, [compiled.args(p) for p in params], many=True)
+
+    async def _call(self, sql: str, args: Any, *, fetch: bool = False, many: bool = False) -> list[Any]:
         try:
-            await self._cursor.executemany(compiled.sql, args)
+            if many:
+                await self._cursor.executemany(sql, args)
+            else:
+                await self._cursor.execute(sql, args)
+            return list(await self._cursor.fetchall()) if fetch else []
         except Exception as exc:
-            raise await self._translated(exc, compiled.sql, args) from exc
+            raise await self._translated(exc, sql, args) from exc
 
     async def _translated(self, exc: Exception, sql: str, args: Any) -> BaseException:
         """The error as `AsyncConnection.execute` would have raised it; a lost connection is invalidated."""

@@ -97,7 +97,7 @@ class Outcome:
 @dataclass
 class _Plan:
     chats: dict[str, ChatState]
-    earlier: dict[tuple[str, str], Row]
+    earlier: dict[tuple[str, str | None], Row]  # (sender_id, client_id) -> its stored copy
     now: datetime
     rows: list[Row] = field(default_factory=list)
 
@@ -172,15 +172,15 @@ async def _lock_chats(db: Runner, chat_ids: list[str]) -> dict[str, ChatState]:
     return {row[0]: ChatState(*row) for row in rows}
 
 
-async def _earlier(db: Runner, drafts: list[Draft]) -> dict[tuple[str, str], Row]:
+async def _earlier(db: Runner, drafts: list[Draft]) -> dict[tuple[str, str | None], Row]:
     keys = sorted({(d.sender_id, d.client_id) for d in drafts if d.client_id is not None})
     if not keys:
         return {}
     params = {}
     for k, (sender_id, client_id) in enumerate(keys):
         params[f"sender_{k}"], params[f"client_{k}"] = sender_id, client_id
-    rows = await db.rows(_earlier_statement(len(keys)), params)
-    return {(values[3], values[7]): Row(*values) for values in rows}  # (sender_id, client_id)
+    found = [Row(*values) for values in await db.rows(_earlier_statement(len(keys)), params)]
+    return {(row.sender_id, row.client_id): row for row in found}
 
 
 async def _update_chats(db: Runner, chats: list[ChatState], now: datetime) -> None:
