@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +69,23 @@ async def drain_hello(*sockets: ClientConnection) -> None:
         await next_frame(ws, "hello")
 
 
-async def test_messages_cross_between_two_processes(pair_of_servers: tuple[Server, Server, str]) -> None:
-    first, second, database = pair_of_servers
-    owner, renter, chat_id = await chat_between(first, database)
+@asynccontextmanager
+async def renter_and_owner(
+    first: Server, second: Server, renter: dict[str, Any], owner: dict[str, Any]
+) -> AsyncIterator[tuple[ClientConnection, ClientConnection]]:
+    """The renter's socket on the first process and the owner's on the second, past their hellos."""
     async with (
         await open_socket(first, renter["token"]) as renter_ws,
         await open_socket(second, owner["token"]) as owner_ws,
     ):
         await drain_hello(renter_ws, owner_ws)
+        yield renter_ws, owner_ws
+
+
+async def test_messages_cross_between_two_processes(pair_of_servers: tuple[Server, Server, str]) -> None:
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    async with renter_and_owner(first, second, renter, owner) as (renter_ws, owner_ws):
         await renter_ws.send(send_frame(chat_id, "from process one", "x-1"))
         assert (await next_frame(owner_ws, "message"))["message"]["message"] == "from process one"
         assert (await next_frame(renter_ws, "message"))["message"]["seq"] == 2  # the sender's own socket too
@@ -149,11 +159,7 @@ async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
 ) -> None:
     first, second, database = pair_of_servers
     owner, renter, chat_id = await chat_between(first, database)
-    async with (
-        await open_socket(first, renter["token"]) as renter_ws,
-        await open_socket(second, owner["token"]) as owner_ws,
-    ):
-        await drain_hello(renter_ws, owner_ws)
+    async with renter_and_owner(first, second, renter, owner) as (renter_ws, owner_ws):
         await renter_ws.send(send_frame(chat_id, "before", "r-0"))
         assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2
         assert (await next_frame(owner_ws, "message"))["message"]["seq"] == 2
