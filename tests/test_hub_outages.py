@@ -1,4 +1,4 @@
-"""The fan-out hub through Redis outages: stopped, restarted, hung, and down at start or at shutdown.
+"""The fan-out hub through Redis outages: stopped, restarted, hung, down at start, and down or hung at shutdown.
 
 Each test starts a private `redis-server` on a spare loopback port and kills it
 by PID; the machine's shared Redis is never touched.
@@ -181,3 +181,22 @@ async def eventually(condition: Any, message: str, seconds: float = RECOVERY_SEC
     while not condition():
         assert loop.time() < deadline, message
         await asyncio.sleep(0.05)
+
+
+@pytest.mark.redis
+async def test_shutdown_while_redis_hangs_is_prompt(redis_server: RedisServer, channel: str) -> None:
+    await redis_server.start()
+    hub = Fanout(redis_server.url)
+    await hub.connect()
+    try:
+        async with hub.subscribe(channel) as mailbox:
+            await hub.publish(channel, {"type": "test", "n": 0})
+            assert await asyncio.wait_for(mailbox.get(), DELIVERY_SECONDS) == {"type": "test", "n": 0}
+            redis_server.pause()  # subscribed, with an event still to publish: every step of shutdown meets a hang
+            await hub.publish(channel, {"type": "test", "n": 1})
+            reading = asyncio.create_task(mailbox.get())
+            await asyncio.wait_for(hub.disconnect(), 3.0)
+            with pytest.raises(MailboxClosed):
+                await asyncio.wait_for(reading, 1.0)
+    finally:
+        redis_server.resume()
