@@ -33,8 +33,11 @@ from realtime.sending import Sender
 from resources import Resources
 from settings import Settings, SettingsError, load_settings
 from storage.images import public_files
+from task_stacks import report_if_slow
 
 VERSION = "0.1.0"
+# Shutdown's steps are each bounded and take well under a second; past this, the log names what waits.
+SHUTDOWN_REPORT_SECONDS = 4.0
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -68,14 +71,15 @@ def create_app(settings: Settings) -> Starlette:
             badges.start()
             yield {"resources": res}
         finally:
-            await sends.stop()
-            await badges.stop()
-            await presence.stop()
-            await fanout.disconnect()
-            if presence_redis is not None:
-                await presence_redis.aclose()
-            # Disposed inside the loop that made it (asyncmy #111).
-            await engine.dispose()
+            async with report_if_slow("shutdown", SHUTDOWN_REPORT_SECONDS):
+                await sends.stop()
+                await badges.stop()
+                await presence.stop()
+                await fanout.disconnect()
+                if presence_redis is not None:
+                    await presence_redis.aclose()
+                # Disposed inside the loop that made it (asyncmy #111).
+                await engine.dispose()
 
     api_routes = [
         Route("/health", health.health, methods=["GET"]),
