@@ -81,7 +81,7 @@ async def a_chat(url: str) -> tuple[str, str]:
 
 async def one_send(db: Runner, chat_id: str, renter_id: str) -> None:
     draft = sends.Draft(renter_id, chat_id, "bench", [], uuid.uuid4().hex)
-    (outcome,) = await sends.store_batch(db, [draft], utcnow())
+    (outcome,) = await sends.store_batch(db, [draft], utcnow(), look_up_copies=True)
     assert outcome.error is None and not outcome.duplicate
 
 

@@ -7,10 +7,13 @@ a batch, whatever its size, the transaction is:
    process locks chat rows in the same order, so two batches wait for each
    other instead of deadlocking. On SQLite the transaction's `BEGIN IMMEDIATE`
    already holds the database's write lock;
-2. the client_ids already stored (one SELECT), so a retry returns the first
-   copy. It runs after the locks are granted (InnoDB takes its read view at
-   the first plain read), so it sees a copy sent to the same chat by a batch
-   that held those locks before;
+2. with `look_up_copies`, the client_ids already stored (one SELECT), so a
+   retry returns the first copy. It runs after the locks are granted (InnoDB
+   takes its read view at the first plain read), so it sees a copy sent to
+   the same chat by a batch that held those locks before. The caller first
+   stores a batch without it: a retried client_id is rare, and the unique key
+   refuses its INSERT, after which the caller rolls back and stores the batch
+   again with the lookup (one round trip fewer for every other batch);
 3. in Python, each send in arrival order, exactly as one-by-one storing would
    have done it: membership (404 unknown chat, 403 not a participant), a known
    client_id returns the first copy (also a repeat within the batch), a
@@ -102,13 +105,14 @@ class _Plan:
     rows: list[Row] = field(default_factory=list)
 
 
-async def store_batch(db: Runner, drafts: list[Draft], now: datetime) -> list[Outcome]:
+async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up_copies: bool) -> list[Outcome]:
     """Store the drafts in the caller's transaction; one Outcome per draft, in order. Commit is the caller's.
 
-    `db` is a `lean.driver` on the transaction's connection.
+    `db` is a `lean.driver` on the transaction's connection. Without `look_up_copies`, a client_id
+    stored before fails the batch with the unique key's IntegrityError (`messages.is_client_id_conflict`).
     """
     locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
-    plan = _Plan(locked, await _earlier(db, drafts), now)
+    plan = _Plan(locked, await _earlier(db, drafts) if look_up_copies else {}, now)
     outcomes = [_place(plan, draft) for draft in drafts]
     if plan.rows:
         changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]

@@ -8,10 +8,13 @@ commit, so the commit and the Python work of a transaction are shared by all
 its sends instead of paid by each.
 
 Each send keeps its own outcome: a refused send (unknown chat, not a
-participant, blocked) gets its own error and the others are stored. When a
-batch fails as a whole it is rolled back and its sends are stored one by one,
-so one bad send fails alone; a client_id that lost a race with its own copy
-in another process is then found and acked as that copy. Batches run on one
+participant, blocked) gets its own error and the others are stored. A batch
+is first stored without looking its client_ids up; when one was stored
+before (a retry, or its own copy racing in another process) the unique key
+refuses the INSERT, and the batch is rolled back and stored again with the
+lookup, which acks that send as its first copy. When a batch fails as a whole
+for any other reason it is rolled back and its sends are stored one by one,
+so one bad send fails alone. Batches run on one
 held connection (`HeldConnection`); a batch that finds it dropped by the
 server, even a batch of one, is stored again on a fresh one. A send's caller
 hears back, and its events are published, only after its transaction
@@ -119,7 +122,13 @@ class Sender:
     async def _store(self, batch: list[tuple[Draft, asyncio.Future[Sent]]]) -> None:
         drafts = [draft for draft, _ in batch]
         try:
-            outcomes = await self._commit(drafts)
+            try:
+                outcomes = await self._commit(drafts, look_up_copies=False)
+            except IntegrityError as exc:
+                if not messages.is_client_id_conflict(exc):
+                    raise
+                # A send repeats a client_id stored before (a retry): the same batch again, finding the copy.
+                outcomes = await self._commit(drafts, look_up_copies=True)
         except (SQLAlchemyError, OSError) as exc:
             # A lone send is tried again only on a fresh connection: the held one was found dropped.
             if len(batch) > 1 or getattr(exc, "connection_invalidated", False):
@@ -135,19 +144,19 @@ class Sender:
         draft, future = item
         try:
             try:
-                outcomes = await self._commit([draft])
+                outcomes = await self._commit([draft], look_up_copies=True)
             except IntegrityError as exc:
                 if draft.client_id is None or not messages.is_client_id_conflict(exc):
                     raise
-                outcomes = await self._commit([draft])  # its first copy committed meanwhile: found now
+                outcomes = await self._commit([draft], look_up_copies=True)  # its first copy committed meanwhile
         except (SQLAlchemyError, OSError) as exc:
             future.set_exception(exc)
             return
         await self._settle([item], outcomes)
 
-    async def _commit(self, drafts: list[Draft]) -> list[Outcome]:
+    async def _commit(self, drafts: list[Draft], *, look_up_copies: bool) -> list[Outcome]:
         async with self._connection.begin() as conn, driver(conn) as db:
-            outcomes = await store_batch(db, drafts, utcnow())
+            outcomes = await store_batch(db, drafts, utcnow(), look_up_copies=look_up_copies)
         self.batches += 1
         return outcomes
 
