@@ -122,13 +122,7 @@ class Sender:
     async def _store(self, batch: list[tuple[Draft, asyncio.Future[Sent]]]) -> None:
         drafts = [draft for draft, _ in batch]
         try:
-            try:
-                outcomes = await self._commit(drafts, look_up_copies=False)
-            except IntegrityError as exc:
-                if not messages.is_client_id_conflict(exc):
-                    raise
-                # A send repeats a client_id stored before (a retry): the same batch again, finding the copy.
-                outcomes = await self._commit(drafts, look_up_copies=True)
+            outcomes = await self._commit_finding_copies(drafts)
         except (SQLAlchemyError, OSError) as exc:
             # A lone send is tried again only on a fresh connection: the held one was found dropped.
             if len(batch) > 1 or getattr(exc, "connection_invalidated", False):
@@ -143,16 +137,24 @@ class Sender:
     async def _store_alone(self, item: tuple[Draft, asyncio.Future[Sent]]) -> None:
         draft, future = item
         try:
-            try:
-                outcomes = await self._commit([draft], look_up_copies=True)
-            except IntegrityError as exc:
-                if draft.client_id is None or not messages.is_client_id_conflict(exc):
-                    raise
-                outcomes = await self._commit([draft], look_up_copies=True)  # its first copy committed meanwhile
+            outcomes = await self._commit_finding_copies([draft])
         except (SQLAlchemyError, OSError) as exc:
             future.set_exception(exc)
             return
         await self._settle([item], outcomes)
+
+    async def _commit_finding_copies(self, drafts: list[Draft]) -> list[Outcome]:
+        """Store the drafts; a client_id stored before gets its first copy.
+
+        Stored without the client_id lookup first: only when the unique key refuses one (a retry, or
+        its copy committed by another process meanwhile) is the batch stored again with it.
+        """
+        try:
+            return await self._commit(drafts, look_up_copies=False)
+        except IntegrityError as exc:
+            if not messages.is_client_id_conflict(exc):
+                raise
+            return await self._commit(drafts, look_up_copies=True)
 
     async def _commit(self, drafts: list[Draft], *, look_up_copies: bool) -> list[Outcome]:
         async with self._connection.begin() as conn, driver(conn) as db:
