@@ -280,3 +280,52 @@ CREATE TABLE IF NOT EXISTS messages (
   CONSTRAINT fk_messages_chat_id FOREIGN KEY (chat_id) REFERENCES chats (id) ON DELETE CASCADE,
   CONSTRAINT fk_messages_sender_id FOREIGN KEY (sender_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- One chat message stored in one round trip: lock the chat, check the sender
+-- may write, give the message the chat's next seq, move the chat on, insert the
+-- message and commit (persistence/sends.py, `store_one`; the same rules as its
+-- `store_batch`, which tests/test_send_procedure.py holds it to). Answers one
+-- row: whether it stored the message, and the chat as it was before (NULLs for
+-- an unknown chat). A repeated client_id fails the INSERT on its unique key,
+-- and the transaction is rolled back. The name carries a version: a changed
+-- body gets a new name, so a server never runs another version's rules.
+DELIMITER //
+CREATE PROCEDURE IF NOT EXISTS store_send_v1(
+  IN p_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+  IN p_chat_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+  IN p_sender_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+  IN p_body TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+  IN p_attachments LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_client_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+  IN p_created_at DATETIME(6)
+)
+MODIFIES SQL DATA
+BEGIN
+  DECLARE v_renter_id, v_owner_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+  DECLARE v_status, v_role VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+  DECLARE v_last_seq, v_renter_read_seq, v_owner_read_seq INTEGER;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
+  START TRANSACTION;
+  SELECT renter_id, owner_id, status, last_seq, renter_read_seq, owner_read_seq
+    INTO v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq
+    FROM chats WHERE id = p_chat_id FOR UPDATE;
+  SET v_role = CASE p_sender_id WHEN v_renter_id THEN 'renter' WHEN v_owner_id THEN 'owner' END;
+  IF v_role IS NULL OR v_status = 'blocked' THEN
+    ROLLBACK;
+    SELECT 0, v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq;
+  ELSE
+    UPDATE chats
+      SET last_seq = v_last_seq + 1,
+          renter_read_seq = IF(v_role = 'renter', v_last_seq + 1, renter_read_seq),
+          owner_read_seq = IF(v_role = 'owner', v_last_seq + 1, owner_read_seq),
+          status = IF(status = 'archived', 'active', status),
+          last_message_at = p_created_at
+      WHERE id = p_chat_id;
+    INSERT INTO messages (id, chat_id, seq, sender_id, sender_type, body, attachments, client_id, created_at)
+      VALUES (p_id, p_chat_id, v_last_seq + 1, p_sender_id, v_role, p_body, p_attachments, p_client_id, p_created_at);
+    COMMIT;
+    SELECT 1, v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq;
+  END IF;
+END //
+DELIMITER ;

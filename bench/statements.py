@@ -9,7 +9,10 @@ then one badge recount, `chats.badge_counts_many`. Both run on one held
 connection, as in the server, first with their statements run through
 `AsyncConnection.execute` (the baseline) and then on the driver's cursor
 (`persistence/lean.py`'s `Driver`, as the server runs them). Prints wall-time p50/p99 and CPU per
-transaction, and each as a ratio to the baseline of the same run.
+transaction, and each as a ratio to the baseline of the same run. On MySQL it
+then compares a lone send as the server stores it, one CALL of the
+`store_send_v1` procedure (`sends.store_one`), with the batch of one on the
+driver's cursor (without the client_id lookup, as the server first tries it).
 """
 
 from __future__ import annotations
@@ -85,6 +88,41 @@ async def one_send(db: Runner, chat_id: str, renter_id: str) -> None:
     assert outcome.error is None and not outcome.duplicate
 
 
+async def call_send(held: HeldConnection, chat_id: str, renter_id: str) -> None:
+    async with held.outside_transactions() as conn, driver(conn) as db:
+        outcome = await sends.store_one(db, sends.Draft(renter_id, chat_id, "bench", [], uuid.uuid4().hex), utcnow())
+    assert outcome.error is None
+
+
+async def batch_send(held: HeldConnection, chat_id: str, renter_id: str) -> None:
+    async with held.begin() as conn, driver(conn) as db:
+        draft = sends.Draft(renter_id, chat_id, "bench", [], uuid.uuid4().hex)
+        (outcome,) = await sends.store_batch(db, [draft], utcnow(), look_up_copies=False)
+    assert outcome.error is None
+
+
+async def timed(work: Callable[[], Awaitable[None]], count: int) -> tuple[float, float, float]:
+    """(p50 ms, p99 ms, CPU ms) per call of `work`."""
+    times: list[float] = []
+    cpu = time.process_time()
+    for _ in range(count):
+        start = time.perf_counter()
+        await work()
+        times.append((time.perf_counter() - start) * 1000)
+    cpu = (time.process_time() - cpu) * 1000 / count
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return cuts[49], cuts[98], cpu
+
+
+def print_pair(title: str, names: tuple[str, str], base: tuple[float, ...], other: tuple[float, ...]) -> None:
+    print(title)
+    print("                        p50 ms   p99 ms   CPU ms")
+    for name, figures in zip(names, (base, other), strict=True):
+        print(f"  {name:<22}  {figures[0]:6.3f}   {figures[1]:6.3f}   {figures[2]:6.3f}")
+    ratios = "   ".join(f"{mine / theirs:5.2f}x" for mine, theirs in zip(other, base, strict=True))
+    print(f"  ratio                   {ratios}")
+
+
 async def one_badge(db: Runner, user_id: str) -> None:
     await chats.badge_counts_many(db, [user_id])
 
@@ -93,20 +131,16 @@ async def measure(
     held: HeldConnection, lean: bool, work: Callable[[Runner], Awaitable[None]], count: int
 ) -> tuple[float, float, float]:
     """(p50 ms, p99 ms, CPU ms) per transaction."""
-    times: list[float] = []
-    cpu = time.process_time()
-    for _ in range(count):
-        start = time.perf_counter()
+
+    async def transaction() -> None:
         async with held.begin() as conn:
             if lean:
                 async with driver(conn) as db:
                     await work(db)
             else:
                 await work(Through(conn))
-        times.append((time.perf_counter() - start) * 1000)
-    cpu = (time.process_time() - cpu) * 1000 / count
-    cuts = statistics.quantiles(times, n=100, method="inclusive")
-    return cuts[49], cuts[98], cpu
+
+    return await timed(transaction, count)
 
 
 async def run(url: str, count: int) -> None:
@@ -121,12 +155,13 @@ async def run(url: str, count: int) -> None:
             await measure(held, True, work, 50)
             base = await measure(held, False, work, count)
             lean = await measure(held, True, work, count)
-            print(f"{name}, {count} transactions each")
-            print("                        p50 ms   p99 ms   CPU ms")
-            print(f"  AsyncConnection.execute {base[0]:6.3f}   {base[1]:6.3f}   {base[2]:6.3f}")
-            print(f"  driver's cursor         {lean[0]:6.3f}   {lean[1]:6.3f}   {lean[2]:6.3f}")
-            ratios = "   ".join(f"{mine / theirs:5.2f}x" for mine, theirs in zip(lean, base, strict=True))
-            print(f"  ratio                   {ratios}")
+            names = ("AsyncConnection.execute", "driver's cursor")
+            print_pair(f"{name}, {count} transactions each", names, base, lean)
+        if engine.dialect.name == "mysql":
+            batch = await timed(lambda: batch_send(held, chat_id, renter_id), count)
+            call = await timed(lambda: call_send(held, chat_id, renter_id), count)
+            names = ("batch of one", "store_send_v1 call")
+            print_pair(f"lone send as the server stores it, {count} each", names, batch, call)
         await held.close()
 
 

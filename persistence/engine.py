@@ -186,8 +186,22 @@ async def create_schema(engine: AsyncEngine) -> None:
 
 
 def schema_statements(path: Path = SCHEMA_SQL) -> list[str]:
-    sql = re.sub(r"^\s*--.*$", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    return [statement.strip() for statement in sql.split(";") if statement.strip()]
+    """The file's statements as the `mysql` client splits them: at `;`, or at what `DELIMITER` set instead."""
+    statements, lines, delimiter = [], [], ";"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if re.match(r"\s*--", line) or not line.strip():
+            continue
+        if re.match(r"\s*DELIMITER\s", line, flags=re.IGNORECASE):
+            delimiter = line.split()[1]
+            continue
+        lines.append(line)
+        if line.rstrip().endswith(delimiter):
+            statement = "\n".join(lines).rstrip()[: -len(delimiter)].strip()
+            statements.append(statement)
+            lines = []
+    if "\n".join(lines).strip():
+        raise ValueError(f"{path.name} ends inside a statement: {lines[0]!r}")
+    return statements
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -87,6 +87,8 @@ class Runner(Protocol):
 
     async def run_many(self, statement: Lean, params: list[Mapping[str, Any]]) -> None: ...
 
+    async def call(self, statement: Lean, params: Mapping[str, Any]) -> list[tuple[Any, ...]]: ...
+
 
 class Driver:
     """One driver cursor of a transaction's connection: `rows`, `run` and `run_many` for `Lean` statements."""
@@ -109,13 +111,24 @@ class Driver:
         compiled = statement.compiled(self._conn.dialect)
         await self._call(compiled.sql, [compiled.args(p) for p in params], many=True)
 
-    async def _call(self, sql: str, args: Any, *, fetch: bool = False, many: bool = False) -> list[Any]:
+    async def call(self, statement: Lean, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """A stored procedure's result rows. A MySQL CALL also answers with its own status, read here too."""
+        compiled = statement.compiled(self._conn.dialect)
+        found = await self._call(compiled.sql, compiled.args(params), fetch=True, drain=True)
+        return [compiled.row(values) for values in found]
+
+    async def _call(
+        self, sql: str, args: Any, *, fetch: bool = False, many: bool = False, drain: bool = False
+    ) -> list[Any]:
         try:
             if many:
                 await self._cursor.executemany(sql, args)
             else:
                 await self._cursor.execute(sql, args)
-            return list(await self._cursor.fetchall()) if fetch else []
+            found = list(await self._cursor.fetchall()) if fetch else []
+            while drain and await self._cursor.nextset():
+                pass
+            return found
         except Exception as exc:
             raise await self._translated(exc, sql, args) from exc
 

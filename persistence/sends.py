@@ -21,6 +21,11 @@ a batch, whatever its size, the transaction is:
 4. one UPDATE of every chat that got messages (last_seq, read seqs,
    last_message_at, archived back to active) and one multi-row INSERT.
 
+On MySQL a batch of one is stored by `store_one` instead: one CALL of the
+`store_send_v1` procedure (schema.sql) does steps 1, 3 and 4 and commits,
+one round trip where the statements above take four. It answers with the
+chat as it was, and `_place` builds the outcome from that, as for a batch.
+
 Seqs stay gapless: they are allocated under the row lock and committed with
 the rows, and a rollback returns them all. A send refused in step 3 does not
 affect the others; a batch that fails as a whole (a client_id racing another
@@ -35,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, select, tuple_, update
+from sqlalchemy import Integer, bindparam, case, column, insert, select, text, tuple_, update
 
 from errors import ApiError, Forbidden, NotFound
 from persistence.lean import Lean, Runner
@@ -113,7 +118,7 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     """
     locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
     plan = _Plan(locked, await _earlier(db, drafts) if look_up_copies else {}, now)
-    outcomes = [_place(plan, draft) for draft in drafts]
+    outcomes = [_place(plan, draft, new_id()) for draft in drafts]
     if plan.rows:
         changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
         await _update_chats(db, changed, now)
@@ -121,7 +126,35 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     return outcomes
 
 
-def _place(plan: _Plan, draft: Draft) -> Outcome:
+async def store_one(db: Runner, draft: Draft, now: datetime) -> Outcome:
+    """MySQL: store one draft in one round trip, outside any transaction; the procedure commits.
+
+    `store_send_v1` (schema.sql) locks the chat, applies the same rules as
+    `store_batch` and commits, which the four statements of a batch of one
+    take four round trips for. It answers with the chat as it was before, from
+    which `_place` builds the outcome as `store_batch` would. Like a batch
+    stored without `look_up_copies`, a client_id stored before fails it with
+    the unique key's IntegrityError.
+    """
+    message_id = new_id()
+    params = {
+        "id": message_id,
+        "chat_id": draft.chat_id,
+        "sender_id": draft.sender_id,
+        "body": draft.body,
+        "attachments": draft.attachments or None,
+        "client_id": draft.client_id,
+        "created_at": now,
+    }
+    ((stored, *before),) = await db.call(_STORE_ONE, params)
+    found = {draft.chat_id: ChatState(draft.chat_id, *before)} if before[0] is not None else {}
+    outcome = _place(_Plan(found, {}, now), draft, message_id)
+    if bool(stored) != (outcome.error is None):
+        raise RuntimeError(f"store_send_v1 and store_batch disagree on a send to chat {draft.chat_id}")
+    return outcome
+
+
+def _place(plan: _Plan, draft: Draft, message_id: str) -> Outcome:
     chat = plan.chats.get(draft.chat_id)
     if chat is None:
         return Outcome(error=NotFound("Chat not found"))
@@ -142,7 +175,7 @@ def _place(plan: _Plan, draft: Draft) -> Outcome:
         chat = replace(chat, status=status, last_seq=seq, owner_read_seq=seq)
     plan.chats[chat.id] = chat
     attachments = draft.attachments or None
-    row = Row(new_id(), chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, plan.now)
+    row = Row(message_id, chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, plan.now)
     plan.rows.append(row)
     if key is not None:
         plan.earlier[key] = row
@@ -155,6 +188,14 @@ _c, _m = chats_table.c, messages_table.c
 _PER_CHAT = ("last_seq", "renter_read_seq", "owner_read_seq")
 _ROW_COLUMNS = ("id", "chat_id", "seq", "sender_id", "sender_type", "body", "attachments", "client_id", "created_at")
 _INSERT = Lean(insert(messages_table).values({name: bindparam(name, type_=_m[name].type) for name in _ROW_COLUMNS}))
+_STORE_ONE = Lean(
+    text("CALL store_send_v1(:id, :chat_id, :sender_id, :body, :attachments, :client_id, :created_at)")
+    .bindparams(*(bindparam(name, type_=_m[name].type) for name in ("attachments", "created_at")))
+    .columns(
+        column("stored", Integer),
+        *(column(name, _c[name].type) for name in ("renter_id", "owner_id", "status", *_PER_CHAT)),
+    )
+)
 
 
 @functools.cache  # one statement per number of chats, at most MAX_BATCH of them

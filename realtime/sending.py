@@ -12,9 +12,10 @@ participant, blocked) gets its own error and the others are stored. A batch
 is first stored without looking its client_ids up; when one was stored
 before (a retry, or its own copy racing in another process) the unique key
 refuses the INSERT, and the batch is rolled back and stored again with the
-lookup, which acks that send as its first copy. When a batch fails as a whole
-for any other reason it is rolled back and its sends are stored one by one,
-so one bad send fails alone. Batches run on one
+lookup, which acks that send as its first copy. On MySQL a batch of one is
+a single stored-procedure call with its own commit (`sends.store_one`).
+When a batch fails as a whole for any other reason it is rolled back and its
+sends are stored one by one, so one bad send fails alone. Batches run on one
 held connection (`HeldConnection`); a batch that finds it dropped by the
 server, even a batch of one, is stored again on a fresh one. A send's caller
 hears back, and its events are published, only after its transaction
@@ -37,7 +38,7 @@ from persistence import messages
 from persistence.engine import HeldConnection
 from persistence.lean import driver
 from persistence.models import Chat
-from persistence.sends import ChatState, Draft, Outcome, store_batch
+from persistence.sends import ChatState, Draft, Outcome, store_batch, store_one
 from persistence.types import utcnow
 from realtime.fanout import Fanout
 from realtime.outbox import Outbox, publish
@@ -63,6 +64,7 @@ class Sender:
 
     def __init__(self, engine: AsyncEngine, fanout: Fanout) -> None:
         self._connection = HeldConnection(engine)
+        self._one_call = engine.dialect.name == "mysql"  # a lone send is one CALL (sends.store_one)
         self._fanout = fanout
         self._waiting: list[tuple[Draft, asyncio.Future[Sent]]] = []
         self._wake = asyncio.Event()
@@ -157,8 +159,13 @@ class Sender:
             return await self._commit(drafts, look_up_copies=True)
 
     async def _commit(self, drafts: list[Draft], *, look_up_copies: bool) -> list[Outcome]:
-        async with self._connection.begin() as conn, driver(conn) as db:
-            outcomes = await store_batch(db, drafts, utcnow(), look_up_copies=look_up_copies)
+        if self._one_call and len(drafts) == 1 and not look_up_copies:
+            # The procedure runs its own transaction: SQLAlchemy's would only add a COMMIT round trip.
+            async with self._connection.outside_transactions() as conn, driver(conn) as db:
+                outcomes = [await store_one(db, drafts[0], utcnow())]
+        else:
+            async with self._connection.begin() as conn, driver(conn) as db:
+                outcomes = await store_batch(db, drafts, utcnow(), look_up_copies=look_up_copies)
         self.batches += 1
         return outcomes
 

@@ -213,8 +213,11 @@ async def message_at(ws: ClientConnection, seq: int, timeout: float = 10) -> dic
 
 
 async def drop_all_tables(url: str) -> None:
-    """Drop every table of a MariaDB database, whatever references what."""
+    """Drop every table and stored procedure of a MariaDB database, whatever references what."""
     async with short_lived_engine(url) as engine, engine.begin() as connection:
+        procedures = await connection.execute(text("SHOW PROCEDURE STATUS WHERE Db = DATABASE()"))
+        for name in [row.Name for row in procedures]:
+            await connection.execute(text(f"DROP PROCEDURE `{name}`"))
         names = (await connection.execute(text("SHOW TABLES"))).scalars().all()
         await connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
         for name in names:
