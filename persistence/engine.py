@@ -139,7 +139,8 @@ class HeldConnection:
 
     @asynccontextmanager
     async def outside_transactions(self) -> AsyncIterator[AsyncConnection]:
-        """The held connection with no transaction begun, for `autocommit_reads` engines."""
+        """The held connection with no transaction begun: for `autocommit_reads` engines, and for a stored
+        procedure that commits its own (`sends.store_one`), where SQLAlchemy's would add a COMMIT round trip."""
         async with self._held() as connection:
             yield connection
 

@@ -87,8 +87,6 @@ class Runner(Protocol):
 
     async def run_many(self, statement: Lean, params: list[Mapping[str, Any]]) -> None: ...
 
-    async def call(self, statement: Lean, params: Mapping[str, Any]) -> list[tuple[Any, ...]]: ...
-
 
 class Driver:
     """One driver cursor of a transaction's connection: `rows`, `run` and `run_many` for `Lean` statements."""

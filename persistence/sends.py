@@ -36,14 +36,14 @@ then stores its sends one at a time.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, column, insert, select, text, tuple_, update
 
 from errors import ApiError, Forbidden, NotFound
-from persistence.lean import Lean, Runner
+from persistence.lean import Driver, Lean, Runner
 from persistence.models import chats_table, messages_table
 from persistence.types import new_id
 
@@ -126,7 +126,7 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     return outcomes
 
 
-async def store_one(db: Runner, draft: Draft, now: datetime) -> Outcome:
+async def store_one(db: Driver, draft: Draft, now: datetime) -> Outcome:
     """MySQL: store one draft in one round trip, outside any transaction; the procedure commits.
 
     `store_send_v1` (schema.sql) locks the chat, applies the same rules as
@@ -186,6 +186,7 @@ def _place(plan: _Plan, draft: Draft, message_id: str) -> Outcome:
 # building, compiling and executing them through SQLAlchemy per batch was most of a send's CPU.
 _c, _m = chats_table.c, messages_table.c
 _PER_CHAT = ("last_seq", "renter_read_seq", "owner_read_seq")
+_CHAT_STATE = tuple(f.name for f in fields(ChatState))  # what the lock and the procedure read of a chat
 _ROW_COLUMNS = ("id", "chat_id", "seq", "sender_id", "sender_type", "body", "attachments", "client_id", "created_at")
 _INSERT = Lean(insert(messages_table).values({name: bindparam(name, type_=_m[name].type) for name in _ROW_COLUMNS}))
 _STORE_ONE = Lean(
@@ -193,16 +194,15 @@ _STORE_ONE = Lean(
     .bindparams(*(bindparam(name, type_=_m[name].type) for name in ("attachments", "created_at")))
     .columns(
         column("stored", Integer),
-        *(column(name, _c[name].type) for name in ("renter_id", "owner_id", "status", *_PER_CHAT)),
+        *(column(name, _c[name].type) for name in _CHAT_STATE[1:]),  # the chat as it was; its id is known
     )
 )
 
 
 @functools.cache  # one statement per number of chats, at most MAX_BATCH of them
 def _lock_statement(size: int) -> Lean:
-    columns = (_c.id, _c.renter_id, _c.owner_id, _c.status, _c.last_seq, _c.renter_read_seq, _c.owner_read_seq)
     ids: list[Any] = [bindparam(f"id_{k}") for k in range(size)]
-    return Lean(select(*columns).where(_c.id.in_(ids)).order_by(_c.id).with_for_update())
+    return Lean(select(*(_c[name] for name in _CHAT_STATE)).where(_c.id.in_(ids)).order_by(_c.id).with_for_update())
 
 
 @functools.cache  # one statement per number of client_ids
