@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +22,8 @@ def Caseless(length: int) -> String:  # noqa: N802 - reads as a column type
     return String(length).with_variant(String(length, collation="NOCASE"), "sqlite")  # type: ignore[return-value]
 
 
-def id_column() -> Mapped[str]:
-    return mapped_column(String(36), primary_key=True, default=new_id)
+def id_column(make: Callable[[], str] = new_id) -> Mapped[str]:
+    return mapped_column(String(36), primary_key=True, default=make)
 
 
 def user_fk(*, nullable: bool = False, ondelete: str | None = "CASCADE") -> Mapped[Any]:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from persistence.columns import Caseless, Money, created_column, id_column, user_fk
-from persistence.types import Json, UTCDateTime, utcnow
+from persistence.types import Json, UTCDateTime, time_ordered_id, utcnow
 
 
 class Base(DeclarativeBase):
@@ -197,7 +197,7 @@ class Message(Base):
         UniqueConstraint("sender_id", "client_id", name="uq_messages_sender_client"),
     )
 
-    id: Mapped[str] = id_column()
+    id: Mapped[str] = id_column(time_ordered_id)  # appended to the clustered index, not scattered over it
     chat_id: Mapped[str] = mapped_column(String(36), ForeignKey("chats.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     sender_id: Mapped[str] = user_fk()

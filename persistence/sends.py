@@ -45,7 +45,7 @@ from sqlalchemy import Integer, bindparam, case, column, insert, select, text, t
 from errors import ApiError, Forbidden, NotFound
 from persistence.lean import Driver, Lean, Runner
 from persistence.models import chats_table, messages_table
-from persistence.types import new_id
+from persistence.types import time_ordered_id
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     """
     locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
     plan = _Plan(locked, await _earlier(db, drafts) if look_up_copies else {}, now)
-    outcomes = [_place(plan, draft, new_id()) for draft in drafts]
+    outcomes = [_place(plan, draft, time_ordered_id()) for draft in drafts]
     if plan.rows:
         changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
         await _update_chats(db, changed, now)
@@ -136,7 +136,7 @@ async def store_one(db: Driver, draft: Draft, now: datetime) -> Outcome:
     stored without `look_up_copies`, a client_id stored before fails it with
     the unique key's IntegrityError.
     """
-    message_id = new_id()
+    message_id = time_ordered_id()
     params = {
         "id": message_id,
         "chat_id": draft.chat_id,

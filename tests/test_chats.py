@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -178,6 +180,25 @@ async def test_concurrent_sends_get_gapless_seqs(
     assert sorted(r.json()["seq"] for r in results) == list(range(2, 32))
     page = await client.get(f"/api/chats/{chat_id}/messages", params={"limit": 100}, headers=bearer(owner["token"]))
     assert [m["seq"] for m in page.json()["messages"]] == list(range(1, 32))
+
+
+async def test_message_ids_grow_with_time(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    """UUIDv7 ids, whichever way a message is stored: new rows go to the end of the clustered index."""
+    owner, renter, property_id = pair
+    started = time.time_ns() // 1_000_000
+    chat_id = await open_chat(client, renter, property_id)  # the first message, stored with the chat
+    await asyncio.gather(*(send(client, owner, chat_id, message=f"m{n}") for n in range(6)))  # batched
+    await asyncio.sleep(0.01)
+    await send(client, renter, chat_id, message="alone")  # a lone send: one procedure call on MySQL
+    finished = time.time_ns() // 1_000_000
+    page = await client.get(f"/api/chats/{chat_id}/messages", headers=bearer(owner["token"]))
+    ids = [uuid.UUID(m["message_id"]) for m in page.json()["messages"]]
+    assert len(ids) == 8 and all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    millis = [i.int >> 80 for i in ids]  # in seq order
+    assert started <= millis[0] and millis == sorted(millis) and millis[-1] <= finished
+    assert millis[-1] > millis[0]
 
 
 async def test_a_client_id_retry_stores_once(
