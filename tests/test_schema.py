@@ -95,9 +95,9 @@ def test_every_statement_creates_an_innodb_utf8mb4_table_or_a_versioned_procedur
     assert sorted(created) == sorted(models), (
         f"only in schema.sql: {sorted(set(created) - models)}, only in the models: {sorted(models - set(created))}"
     )
-    others = [statement for statement in schema_statements() if not CREATE_TABLE.match(statement)]
+    others = [statement for statement in schema_statements() if not creates_a_table(statement)]
     # A procedure is created only if missing, so a changed body needs a new name to reach a server.
-    assert [CREATE_PROCEDURE.match(statement) is not None for statement in others] == [True] * len(others), others
+    assert [statement for statement in others if not CREATE_PROCEDURE.match(statement)] == []
 
 
 def test_schema_sql_creates_referenced_tables_first() -> None:
@@ -135,8 +135,12 @@ async def test_create_schema_twice_keeps_tables_and_rows(scratch_engine: AsyncEn
         assert (await connection.execute(select(LoginThrottle.failures))).scalars().all() == [2]
 
 
+def creates_a_table(statement: str) -> bool:
+    return statement.startswith("CREATE TABLE")
+
+
 def table_statements() -> list[str]:
-    return [statement for statement in schema_statements() if statement.startswith("CREATE TABLE")]
+    return [statement for statement in schema_statements() if creates_a_table(statement)]
 
 
 def table_created_by(statement: str) -> str:
