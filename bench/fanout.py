@@ -67,6 +67,7 @@ class Window:
     latencies: list[float] = field(default_factory=list)
     expected: dict[str, int] = field(default_factory=dict)  # message id -> receiving endpoint's index
     sending: float = 0.0  # seconds the client took to send them: above rate * seconds, it fell behind
+    cpu: float = 0.0  # CPU seconds both server processes used from the first send to the end of the drain
 
     @property
     def paced(self) -> str:
@@ -118,6 +119,16 @@ def rss_kb(pids: list[int]) -> int:
         with open(f"/proc/{pid}/status") as status:
             total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
     return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()  # after the command name, which may hold spaces
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def raise_file_limit() -> None:
@@ -206,6 +217,7 @@ async def run_window(system: System, rate: float, seconds: float) -> Window:
     system.window = window = Window()
     endpoints = system.endpoints
     start, total = time.monotonic(), int(rate * seconds)
+    cpu_before = cpu_seconds(system.pids)
     while window.sent < total:
         due = min(total, int((time.monotonic() - start) * rate) + 1)
         while window.sent < due:
@@ -220,6 +232,7 @@ async def run_window(system: System, rate: float, seconds: float) -> Window:
     deadline = time.monotonic() + DRAIN_SECONDS
     while window.expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+    window.cpu = cpu_seconds(system.pids) - cpu_before
     await asyncio.sleep(0.2)  # let the echoes and badges of the last sends settle before the next window
     return window
 
@@ -235,10 +248,11 @@ async def latencies(system: System, rates: list[int], seconds: float) -> dict[in
     found = {}
     for rate in rates:
         window = await run_window(system, rate, seconds)
-        found[rate] = [percentile(window.latencies, q) * 1000 for q in (50, 95, 99)] + [float(window.lost)]
+        cpu_ms = window.cpu / window.sent * 1000
+        found[rate] = [percentile(window.latencies, q) * 1000 for q in (50, 95, 99)] + [float(window.lost), cpu_ms]
         print(
             f"  {system.name} {rate} msg/s: p50/p95/p99 {found[rate][0]:.1f}/{found[rate][1]:.1f}/"
-            f"{found[rate][2]:.1f} ms, lost {window.lost} ({window.paced})"
+            f"{found[rate][2]:.1f} ms, lost {window.lost}, server CPU {cpu_ms:.2f} ms/msg ({window.paced})"
         )
     return found
 

@@ -38,14 +38,15 @@ def print_idle(results: dict[str, Any]) -> None:
 def report(results: dict[str, Any]) -> None:
     print(f"\ncores {os.cpu_count()}; client, 2 Homer, 2 relay processes, MariaDB and Redis share the machine")
     pairs, socket_rate = results["pairs"], results["socket_rate"]
-    print(f"{pairs} pairs, each pair's two sockets on different processes\n")
-    print(f"{'latency ms':16}{'p50':>8}{'p95':>8}{'p99':>8}{'lost':>6}   p99 vs relay")
+    print(f"{pairs} pairs, each pair's two sockets on different processes;")
+    print("CPU/msg: ms of CPU both server processes used per message sent, kernel time included\n")
+    print(f"{'latency ms':16}{'p50':>8}{'p95':>8}{'p99':>8}{'lost':>6}{'CPU/msg':>9}   p99 vs relay, CPU vs relay")
     for rate in results["rates"]:
         base = results["relay", "latency"][rate]
         for name in ("relay", "homer"):
-            p50, p95, p99, lost = results[name, "latency"][rate]
-            note = ratio(p99, base[2]) if name == "homer" else ""
-            print(f"{name + f' {rate}/s':16}{p50:8.1f}{p95:8.1f}{p99:8.1f}{lost:6.0f}   {note}")
+            p50, p95, p99, lost, cpu_ms = results[name, "latency"][rate]
+            note = f"{ratio(p99, base[2])}, {ratio(cpu_ms, base[4])}" if name == "homer" else ""
+            print(f"{name + f' {rate}/s':16}{p50:8.1f}{p95:8.1f}{p99:8.1f}{lost:6.0f}{cpu_ms:9.2f}   {note}")
     homer_p99, relay_p99 = results["homer", "latency"][500][2], results["relay", "latency"][500][2]
     homer_best, relay_best = results["homer", "zero_loss"], results["relay", "zero_loss"]
     homer_kb = results["homer", "idle_kb"]
