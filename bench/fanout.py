@@ -1,7 +1,7 @@
 """Cross-process fan-out: Homer's /ws against a bare Starlette + broadcaster relay.
 
     python bench/fanout.py            # full run
-    python bench/fanout.py --quick    # about three minutes
+    python bench/fanout.py --quick    # about two minutes
     python bench/fanout.py --memory-only --idle 5000   # memory per idle socket alone
 
 Starts two Homer processes (MariaDB + Redis) and two relay processes
@@ -48,6 +48,7 @@ PAIRS = 100
 MAX_SOCKET_RATE = 15  # sends/s per socket: under Homer's limit of 20 with room for scheduling jitter
 # The relay has no send limit: its zero-loss search goes on to this many sends/s (50 per socket).
 RELAY_TOP_RATE = 10_000
+ROUNDS = 3  # latency windows per rate and system, the two systems taking turns
 DRAIN_SECONDS = 5.0  # how long a window waits for stragglers before counting them lost
 P99_CEILING = 2.0  # seconds: past this a rate does not count as delivered, lost or not
 
@@ -243,17 +244,31 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def latencies(system: System, rates: list[int], seconds: float) -> dict[int, list[float]]:
-    await run_window(system, 50, 1)  # warm-up
-    found = {}
+async def latencies(systems: list[System], rates: list[int], seconds: float) -> dict[str, dict[int, list[float]]]:
+    """Per system and rate: p50, p95, p99 (ms), lost, server CPU per message (ms), over ROUNDS windows.
+
+    The systems take turns window by window, so that a passing disturbance of the shared machine (another
+    process, a disk flush) is as likely to fall on the baseline as on Homer, not on whichever ran then.
+    """
+    for system in systems:
+        await run_window(system, 50, 1)  # warm-up
+    found: dict[str, dict[int, list[float]]] = {system.name: {} for system in systems}
     for rate in rates:
-        window = await run_window(system, rate, seconds)
-        cpu_ms = window.cpu / window.sent * 1000
-        found[rate] = [percentile(window.latencies, q) * 1000 for q in (50, 95, 99)] + [float(window.lost), cpu_ms]
-        print(
-            f"  {system.name} {rate} msg/s: p50/p95/p99 {found[rate][0]:.1f}/{found[rate][1]:.1f}/"
-            f"{found[rate][2]:.1f} ms, lost {window.lost}, server CPU {cpu_ms:.2f} ms/msg ({window.paced})"
-        )
+        pooled = {system.name: Window() for system in systems}
+        for turn in range(1, ROUNDS + 1):
+            for system in systems:
+                window = await run_window(system, rate, seconds)
+                p99, cpu_ms = percentile(window.latencies, 99) * 1000, window.cpu / window.sent * 1000
+                print(
+                    f"  {system.name} {rate} msg/s, window {turn}: p99 {p99:.1f} ms, lost {window.lost},"
+                    f" server CPU {cpu_ms:.2f} ms/msg ({window.paced})"
+                )
+                merged = pooled[system.name]
+                merged.sent, merged.cpu = merged.sent + window.sent, merged.cpu + window.cpu
+                merged.latencies += window.latencies
+        for name, merged in pooled.items():
+            quantiles = [percentile(merged.latencies, q) * 1000 for q in (50, 95, 99)]
+            found[name][rate] = [*quantiles, float(merged.lost), merged.cpu / merged.sent * 1000]
     return found
 
 
@@ -322,9 +337,11 @@ async def measure(
     print(f"setting up {PAIRS} pairs on each system")
     homer = await homer_system(servers, await homer_pairs(servers, PAIRS))
     relay = await relay_system(relay_ports, relay_pids)
+    if not args.memory_only:
+        print(f"latency, {ROUNDS} windows of {seconds:g} s per rate and system, taking turns")
+        for name, found in (await latencies([relay, homer], rates, seconds)).items():
+            results[name, "latency"] = found
     for system in () if args.memory_only else (relay, homer):
-        print(f"{system.name}: latency")
-        results[system.name, "latency"] = await latencies(system, rates, seconds)
         print(f"{system.name}: zero-loss search")
         capped = [rate for rate in steps if rate <= top[system.name]]
         results[system.name, "zero_loss"] = await zero_loss(system, capped, 3.0 if quick else 5.0)
