@@ -78,6 +78,16 @@ class Window:
     def lost(self) -> int:
         return self.sent - len(self.latencies)
 
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per message sent, ms."""
+        return self.cpu / self.sent * 1000
+
+    def add(self, other: Window) -> None:
+        """Pool another window's messages into this one's figures."""
+        self.sent, self.cpu = self.sent + other.sent, self.cpu + other.cpu
+        self.latencies += other.latencies
+
 
 @dataclass
 class System:
@@ -258,17 +268,14 @@ async def latencies(systems: list[System], rates: list[int], seconds: float) -> 
         for turn in range(1, ROUNDS + 1):
             for system in systems:
                 window = await run_window(system, rate, seconds)
-                p99, cpu_ms = percentile(window.latencies, 99) * 1000, window.cpu / window.sent * 1000
                 print(
-                    f"  {system.name} {rate} msg/s, window {turn}: p99 {p99:.1f} ms, lost {window.lost},"
-                    f" server CPU {cpu_ms:.2f} ms/msg ({window.paced})"
+                    f"  {system.name} {rate} msg/s, window {turn}: p99 {percentile(window.latencies, 99) * 1000:.1f}"
+                    f" ms, lost {window.lost}, server CPU {window.cpu_ms:.2f} ms/msg ({window.paced})"
                 )
-                merged = pooled[system.name]
-                merged.sent, merged.cpu = merged.sent + window.sent, merged.cpu + window.cpu
-                merged.latencies += window.latencies
+                pooled[system.name].add(window)
         for name, merged in pooled.items():
             quantiles = [percentile(merged.latencies, q) * 1000 for q in (50, 95, 99)]
-            found[name][rate] = [*quantiles, float(merged.lost), merged.cpu / merged.sent * 1000]
+            found[name][rate] = [*quantiles, float(merged.lost), merged.cpu_ms]
     return found
 
 
