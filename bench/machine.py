@@ -1,4 +1,4 @@
-"""What the rest of the machine did during a measurement: CPU time read from /proc (Linux only).
+"""What the machine and the measured processes did during a measurement: CPU time and memory from /proc (Linux only).
 
 A p99 says as much about other processes as about the code measured, so the
 benchmarks report how many cores everything else used while they timed.
@@ -23,21 +23,35 @@ def database_pids() -> list[int]:
     return pids
 
 
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()  # after the command name, which may hold spaces
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pids: list[int]) -> int:
+    """Resident memory of the processes, KB."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as status:
+            total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return total
+
+
 def cpu_seconds(pids: list[int]) -> tuple[float, float] | None:
     """CPU seconds used so far by the whole machine, and by `pids` and this script; None off Linux."""
-    tick = os.sysconf("SC_CLK_TCK")
     try:
         with open("/proc/stat") as stat:
             machine = [int(ticks) for ticks in stat.readline().split()[1:9]]
-        ours = sum(os.times()[:2])
-        for pid in pids:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            ours += (int(fields[11]) + int(fields[12])) / tick
+        ours = sum(os.times()[:2]) + process_cpu_seconds(pids)
     except OSError:
         return None
     busy = sum(machine) - machine[3] - machine[4]  # all but idle and iowait
-    return busy / tick, ours
+    return busy / os.sysconf("SC_CLK_TCK"), ours
 
 
 def other_cores(before: tuple[float, float] | None, after: tuple[float, float] | None, seconds: float) -> float | None:

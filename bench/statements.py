@@ -89,8 +89,7 @@ async def one_send(db: Runner, chat_id: str, renter_id: str, *, look_up_copies: 
 
 
 async def call_send(held: HeldConnection, chat_id: str, renter_id: str) -> None:
-    async with held.outside_transactions() as conn, driver(conn) as db:
-        outcome = await sends.store_one(db, sends.Draft(renter_id, chat_id, "bench", [], uuid.uuid4().hex), utcnow())
+    outcome = await sends.store_one(held, sends.Draft(renter_id, chat_id, "bench", [], uuid.uuid4().hex), utcnow())
     assert outcome.error is None
 
 

@@ -43,7 +43,8 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, case, column, insert, select, text, tuple_, update
 
 from errors import ApiError, Forbidden, NotFound
-from persistence.lean import Driver, Lean, Runner
+from persistence.engine import HeldConnection
+from persistence.lean import Lean, Runner, driver
 from persistence.models import chats_table, messages_table
 from persistence.types import time_ordered_id
 
@@ -126,8 +127,8 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     return outcomes
 
 
-async def store_one(db: Driver, draft: Draft, now: datetime) -> Outcome:
-    """MySQL: store one draft in one round trip, outside any transaction; the procedure commits.
+async def store_one(held: HeldConnection, draft: Draft, now: datetime) -> Outcome:
+    """MySQL: store one draft in one round trip on `held`, outside any transaction; the procedure commits.
 
     `store_send_v1` (schema.sql) locks the chat, applies the same rules as
     `store_batch` and commits, which the four statements of a batch of one
@@ -146,7 +147,9 @@ async def store_one(db: Driver, draft: Draft, now: datetime) -> Outcome:
         "client_id": draft.client_id,
         "created_at": now,
     }
-    ((stored, *before),) = await db.call(_STORE_ONE, params)
+    # SQLAlchemy's transaction would only add a COMMIT round trip to the procedure's own.
+    async with held.outside_transactions() as conn, driver(conn) as db:
+        ((stored, *before),) = await db.call(_STORE_ONE, params)
     found = {draft.chat_id: ChatState(draft.chat_id, *before)} if before[0] is not None else {}
     outcome = _place(_Plan(found, {}, now), draft, message_id)
     if bool(stored) != (outcome.error is None):

@@ -160,9 +160,7 @@ class Sender:
 
     async def _commit(self, drafts: list[Draft], *, look_up_copies: bool) -> list[Outcome]:
         if self._one_call and len(drafts) == 1 and not look_up_copies:
-            # The procedure runs its own transaction: SQLAlchemy's would only add a COMMIT round trip.
-            async with self._connection.outside_transactions() as conn, driver(conn) as db:
-                outcomes = [await store_one(db, drafts[0], utcnow())]
+            outcomes = [await store_one(self._connection, drafts[0], utcnow())]
         else:
             async with self._connection.begin() as conn, driver(conn) as db:
                 outcomes = await store_batch(db, drafts, utcnow(), look_up_copies=look_up_copies)

@@ -46,8 +46,7 @@ async def held(client: httpx.AsyncClient, settings: Settings) -> AsyncIterator[H
 @pytest.fixture
 def through_procedure(held: HeldConnection) -> Store:
     async def store(draft: Draft) -> Outcome:
-        async with held.outside_transactions() as conn, driver(conn) as db:
-            return await store_one(db, draft, utcnow())
+        return await store_one(held, draft, utcnow())
 
     return store
 
