@@ -118,7 +118,8 @@ async def latencies(systems: list[System], rates: list[int], seconds: float) -> 
                 pooled[system.name].add(window)
         for name, merged in pooled.items():
             quantiles = [percentile(merged.latencies, q) * 1000 for q in (50, 95, 99)]
-            found[name][rate] = [*quantiles, float(merged.lost), merged.cpu_ms]
+            acks = [percentile(merged.acks, q) * 1000 for q in (50, 99)]  # nan for the relay: no acks
+            found[name][rate] = [*quantiles, float(merged.lost), merged.cpu_ms, *acks]
     return found
 
 

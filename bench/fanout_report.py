@@ -44,9 +44,13 @@ def report(results: dict[str, Any]) -> None:
     for rate in results["rates"]:
         base = results["relay", "latency"][rate]
         for name in ("relay", "homer"):
-            p50, p95, p99, lost, cpu_ms = results[name, "latency"][rate]
+            p50, p95, p99, lost, cpu_ms, *_ = results[name, "latency"][rate]
             note = f"{ratio(p99, base[2])}, {ratio(cpu_ms, base[4])}" if name == "homer" else ""
             print(f"{name + f' {rate}/s':16}{p50:8.1f}{p95:8.1f}{p99:8.1f}{lost:6.0f}{cpu_ms:9.2f}   {note}")
+    print("homer's ack, from a send to its ack (stored and answered, before any fan-out):")
+    for rate in results["rates"]:
+        ack_p50, ack_p99 = results["homer", "latency"][rate][5:]
+        print(f"  {rate}/s: p50 {ack_p50:.1f} ms, p99 {ack_p99:.1f} ms")
     homer_p99, relay_p99 = results["homer", "latency"][500][2], results["relay", "latency"][500][2]
     homer_best, relay_best = results["homer", "zero_loss"], results["relay", "zero_loss"]
     homer_kb = results["homer", "idle_kb"]

@@ -46,6 +46,8 @@ class Endpoint:
 class Window:
     sent: int = 0
     latencies: list[float] = field(default_factory=list)
+    # Homer only: from just before a send to its ack, i.e. stored and answered, before any fan-out.
+    acks: list[float] = field(default_factory=list)
     expected: dict[str, int] = field(default_factory=dict)  # message id -> receiving endpoint's index
     sending: float = 0.0  # seconds the client took to send them: above rate * seconds, it fell behind
     cpu: float = 0.0  # CPU seconds both server processes used from the first send to the end of the drain
@@ -67,6 +69,7 @@ class Window:
         """Pool another window's messages into this one's figures."""
         self.sent, self.cpu = self.sent + other.sent, self.cpu + other.cpu
         self.latencies += other.latencies
+        self.acks += other.acks
 
 
 @dataclass
@@ -137,10 +140,14 @@ async def quietly(reading: Awaitable[None]) -> None:
 async def read_homer(system: System, endpoint: Endpoint) -> None:
     async for raw in endpoint.ws:
         frame = json.loads(raw)
-        if frame["type"] == "message":
+        if frame["type"] in ("message", "ack"):
             message_id, _, sent_at = frame["message"]["message"].partition(" ")
-            if sent_at:
+            if not sent_at:
+                continue  # a chat's first message, from the set-up
+            if frame["type"] == "message":
                 system.receive(endpoint.index, message_id, float(sent_at))
+            else:
+                system.window.acks.append(time.monotonic() - float(sent_at))
         elif frame["type"] == "error":
             print(f"  homer error frame: {frame}", file=sys.stderr)
 
