@@ -32,6 +32,12 @@ HEARTBEAT_EVERY = TTL_SECONDS / 3
 REAP_EVERY = TTL_SECONDS / 2
 PROCESSES_KEY = "presence:procs"
 REDIS_TIMEOUT_SECONDS = 1.0
+# Sockets open and close in bursts (a proxy restarting drops them all at once). With a connection per
+# concurrent caller a burst of a thousand opened a thousand connections, and most failed to connect:
+# their users were never marked offline. Callers past this many wait for a connection instead, for
+# at most CONNECTION_WAIT_SECONDS: a burst of thousands takes well under a second.
+MAX_REDIS_CONNECTIONS = 16
+CONNECTION_WAIT_SECONDS = 5.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
 
 Announce = Callable[[str, bool], Awaitable[None]]
@@ -57,7 +63,9 @@ def presence_client(broadcast_url: str) -> Redis | None:
     """Presence lives in the broadcast backend's Redis; `memory://` keeps it in the process."""
     if urlparse(broadcast_url).scheme not in ("redis", "rediss"):
         return None
-    return redis_client(broadcast_url, timeout=REDIS_TIMEOUT_SECONDS)
+    return redis_client(
+        broadcast_url, timeout=REDIS_TIMEOUT_SECONDS, connections=MAX_REDIS_CONNECTIONS, wait=CONNECTION_WAIT_SECONDS
+    )
 
 
 class Presence:

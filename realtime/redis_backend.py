@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from broadcaster import BroadcastBackend, Event
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -34,18 +34,23 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 
-def redis_client(url: str, *, timeout: float, retries: int = 1) -> Redis:
+def redis_client(
+    url: str, *, timeout: float, retries: int = 1, connections: int | None = None, wait: float | None = None
+) -> Redis:
     """A client that gives up after `timeout` instead of hanging on a Redis that does not answer.
 
     One retry, on connection errors only, replaces a connection that died with
     a restarted Redis; a timeout is not retried since the command may have run.
+    With `connections`, callers beyond that many at once wait for a free
+    connection (up to `wait` seconds, or `timeout`) instead of each opening
+    one of their own.
     """
     retry = Retry(NoBackoff(), retries, supported_errors=(RedisConnectionError,))
-    return Redis.from_url(
-        url,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        retry=retry,
+    options: dict[str, Any] = {"socket_connect_timeout": timeout, "socket_timeout": timeout, "retry": retry}
+    if connections is None:
+        return Redis.from_url(url, **options)
+    return Redis.from_pool(
+        BlockingConnectionPool.from_url(url, max_connections=connections, timeout=wait or timeout, **options)
     )
 
 

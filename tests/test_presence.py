@@ -1,0 +1,62 @@
+"""Presence in Redis under bursts: many sockets opening or closing at once, as when a proxy restarts.
+
+Each test starts a private `redis-server`, so it can count that server's
+clients; the machine's shared Redis is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from realtime.presence import MAX_REDIS_CONNECTIONS, Presence, presence_client
+from tests.live import RedisServer
+
+BURST = 1000
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def presence(redis_server: RedisServer) -> AsyncIterator[tuple[Presence, list[tuple[str, bool]]]]:
+    await redis_server.start()
+    announced: list[tuple[str, bool]] = []
+
+    async def announce(user_id: str, online: bool) -> None:
+        announced.append((user_id, online))
+
+    client = presence_client(redis_server.url)
+    assert client is not None
+    started = Presence(client, announce)
+    await started.start()
+    yield started, announced
+    await started.stop()
+    await client.aclose()
+
+
+async def redis_clients(url: str) -> int:
+    async with Redis.from_url(url) as probe:
+        return int((await probe.info("clients"))["connected_clients"]) - 1  # not counting the probe
+
+
+@pytest.mark.redis
+async def test_a_burst_of_users_joining_and_leaving_is_recorded_and_announced_over_few_connections(
+    redis_server: RedisServer, presence: tuple[Presence, list[tuple[str, bool]]]
+) -> None:
+    tracker, announced = presence
+    users = [uuid.uuid4().hex for _ in range(BURST)]
+
+    await asyncio.gather(*(tracker.connected(user) for user in users))
+    assert sorted(user for user, online in announced if online) == sorted(users)
+    assert await tracker.online(users) == set(users)
+    assert await redis_clients(redis_server.url) <= MAX_REDIS_CONNECTIONS
+
+    await asyncio.gather(*(tracker.disconnected(user) for user in users))
+    # Every user went offline and was announced so: none is left online for others to see.
+    assert sorted(user for user, online in announced if not online) == sorted(users)
+    assert await tracker.online(users) == set()
+    assert await redis_clients(redis_server.url) <= MAX_REDIS_CONNECTIONS
