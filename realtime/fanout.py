@@ -5,18 +5,19 @@ process (the embedded default), `redis://` shares them between processes and
 hosts. One `Fanout` per process:
 
     Fanout
-     ├── Broadcast (broadcaster) over our RedisBackend, or its MemoryBackend
+     ├── Broadcast (broadcaster's, realtime/channel.py) over our RedisBackend, or its MemoryBackend
      ├── one Channel (realtime/channel.py) per channel with local subscribers: ONE broadcaster
-     │   subscription, a pump task, and the subscribers' bounded Mailboxes
+     │   subscription, fed by broadcaster's listener, and the subscribers' bounded Mailboxes
      └── a supervisor task (Redis only) that notices an outage and rebuilds
 
 Guarding broadcaster's faults (PITFALLS.md): a channel's subscription is
 opened and closed only by `_reconcile`, under the channel's lock, in a task
 of its own, so two sockets joining a new channel at once share one
 subscription, many leaving at once unsubscribe once, and a cancelled socket
-task never leaves a half-opened subscription behind. broadcaster's per
-subscription queue is unbounded, but the pump empties it without ever
-waiting; the bound is each mailbox's `maxsize`.
+task never leaves a half-opened subscription behind. broadcaster's
+unbounded per-subscription queue is not used: its listener hands each event
+to the channel, which hands it to the mailboxes without ever waiting; the
+bound is each mailbox's `maxsize`.
 
 After Redis comes back the supervisor connects a fresh `Broadcast`,
 resubscribes every channel that still has mailboxes, puts
@@ -42,11 +43,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-from broadcaster import Broadcast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from realtime.channel import Channel, Subscription
+from realtime.channel import Broadcast, Channel, Subscription
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.publisher import CONTROL_CHANNEL, Publisher
 from realtime.redis_backend import RedisBackend, describe, redis_client

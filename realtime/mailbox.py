@@ -99,7 +99,7 @@ class Mailbox:
         await asyncio.shield(self._closed)
 
     def deliver(self, event: dict[str, Any]) -> None:
-        """Queue an event without ever waiting: the fan-out's pump calls this, and an owner may too."""
+        """Queue an event without ever waiting: the fan-out's channel calls this, and an owner may too."""
         if self._end is not None:
             return
         if len(self._events) >= self.maxsize:

@@ -197,6 +197,19 @@ async def test_channels_are_kept_apart_and_events_decode_to_what_was_published(f
         assert len(other) == 0
 
 
+async def test_a_channel_costs_no_task_of_its_own(fanout: Fanout, channel: str) -> None:
+    """Each user's channel is part of their idle socket: it must not keep a task (nor its queue) alive."""
+    await asyncio.sleep(0.1)  # the fan-out's own tasks settle
+    before = len(asyncio.all_tasks())
+    async with AsyncExitStack() as stack:
+        mailboxes = [await stack.enter_async_context(fanout.subscribe(f"{channel}:{n}")) for n in range(50)]
+        await asyncio.sleep(0.1)
+        assert len(asyncio.all_tasks()) == before
+        for n in (0, 49):
+            await fanout.publish(f"{channel}:{n}", {"type": "test", "n": n})
+            assert await receive(mailboxes[n], 1) == [n]
+
+
 async def test_a_mailbox_is_closed_when_its_block_exits(fanout: Fanout, channel: str) -> None:
     async with fanout.subscribe(channel) as mailbox:
         pass
