@@ -44,7 +44,7 @@ from fanout_systems import (  # noqa: E402
     relay_system,
     start_relay,
 )
-from homer_setup import DATABASE_URL, homer_pairs, send_cost  # noqa: E402
+from homer_setup import DATABASE_URL, homer_pairs, idle_tokens, send_cost  # noqa: E402
 from machine import process_cpu_seconds, rss_kb  # noqa: E402
 
 from tests.live import Server, free_port, server_env  # noqa: E402
@@ -178,7 +178,9 @@ async def measure(
     idle = args.idle or (500 if quick else 5000)
     results: dict[str, Any] = {"idle": idle}
     print(f"setting up {PAIRS} pairs on each system")
-    homer = await homer_system(servers, await homer_pairs(servers, PAIRS))
+    pairs = await homer_pairs(servers, PAIRS)
+    print(f"registering {idle} users for the idle sockets")
+    homer = await homer_system(servers, pairs, await idle_tokens(servers, idle))
     relay = await relay_system(relay_ports, relay_pids)
     if not args.memory_only:
         print(f"latency, {ROUNDS} windows of {seconds:g} s per rate and system, taking turns")

@@ -31,7 +31,8 @@ def report_memory(results: dict[str, Any]) -> None:
 
 def print_idle(results: dict[str, Any]) -> None:
     homer_kb, relay_kb = results["homer", "idle_kb"], results["relay", "idle_kb"]
-    print(f"idle socket ({results['idle']} open): relay {relay_kb:.1f} KB, homer {homer_kb:.1f} KB", end="")
+    print(f"idle socket ({results['idle']} open, each its own user or channel): relay {relay_kb:.1f} KB,", end="")
+    print(f" homer {homer_kb:.1f} KB", end="")
     print(f" ({ratio(homer_kb, relay_kb)})")
 
 

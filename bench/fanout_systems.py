@@ -110,7 +110,9 @@ def start_relay(port: int) -> subprocess.Popen[bytes]:
 # ---- the two systems' sockets
 
 
-async def homer_system(servers: list[Server], pairs: list[tuple[dict[str, Any], dict[str, Any], str]]) -> System:
+async def homer_system(
+    servers: list[Server], pairs: list[tuple[dict[str, Any], dict[str, Any], str]], idle_tokens: list[str]
+) -> System:
     endpoints: list[Endpoint] = []
     for i, (renter, owner, chat_id) in enumerate(pairs):
         here, there = (servers[0], servers[1]) if i % 2 == 0 else (servers[1], servers[0])
@@ -121,10 +123,9 @@ async def homer_system(servers: list[Server], pairs: list[tuple[dict[str, Any], 
                 return json.dumps(body | {"client_id": message_id})
 
             endpoints.append(Endpoint(await homer_socket(server, user["token"]), len(endpoints), frame))
-    tokens = [renter["token"] for renter, _, _ in pairs[:10]]
 
     async def open_idle(n: int) -> ClientConnection:
-        return await homer_socket(servers[n % 2], tokens[n % len(tokens)])
+        return await homer_socket(servers[n % 2], idle_tokens[n])
 
     pids = [server.process.pid for server in servers if server.process]
     system = System("homer", pids, endpoints, open_idle)
@@ -170,7 +171,7 @@ async def relay_system(ports: list[int], pids: list[int]) -> System:
             endpoints.append(Endpoint(await relay_socket(port, me), len(endpoints), frame))
 
     async def open_idle(n: int) -> ClientConnection:
-        return await relay_socket(ports[n % 2], f"idle{n % 10}")
+        return await relay_socket(ports[n % 2], f"idle{n}")
 
     system = System("relay", pids, endpoints, open_idle)
     system.readers = [asyncio.create_task(quietly(read_relay(system, e))) for e in endpoints]

@@ -64,6 +64,17 @@ async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str,
     return list(zip(renters, owners, chats, strict=True))
 
 
+async def idle_tokens(servers: list[Server], count: int) -> list[str]:
+    """Tokens of `count` new renters, one per idle socket: each socket is its own user, as in production."""
+    limit = asyncio.Semaphore(20)
+
+    async def token(i: int) -> str:
+        async with limit:
+            return str((await register(servers[i % 2], "renter"))["token"])
+
+    return list(await asyncio.gather(*(token(i) for i in range(count))))
+
+
 async def homer_socket(server: Server, token: str) -> ClientConnection:
     ws = await open_socket(server, token, max_queue=None)
     await next_frame(ws, "hello", timeout=60)
