@@ -35,9 +35,10 @@ REDIS_TIMEOUT_SECONDS = 1.0
 # Sockets open and close in bursts (a proxy restarting drops them all at once). With a connection per
 # concurrent caller a burst of a thousand opened a thousand connections, and most failed to connect:
 # their users were never marked offline. Callers past this many wait for a connection instead, for
-# at most CONNECTION_WAIT_SECONDS: a burst of thousands takes well under a second.
+# at most CONNECTION_WAIT_SECONDS: a burst of thousands takes well under a second, and while Redis
+# hangs a socket's hello waits at most this plus REDIS_TIMEOUT_SECONDS for presence.
 MAX_REDIS_CONNECTIONS = 16
-CONNECTION_WAIT_SECONDS = 5.0
+CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
 
 Announce = Callable[[str, bool], Awaitable[None]]

@@ -13,7 +13,13 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from realtime.presence import MAX_REDIS_CONNECTIONS, Presence, presence_client
+from realtime.presence import (
+    CONNECTION_WAIT_SECONDS,
+    MAX_REDIS_CONNECTIONS,
+    REDIS_TIMEOUT_SECONDS,
+    Presence,
+    presence_client,
+)
 from tests.live import RedisServer
 
 BURST = 1000
@@ -60,3 +66,25 @@ async def test_a_burst_of_users_joining_and_leaving_is_recorded_and_announced_ov
     assert sorted(user for user, online in announced if not online) == sorted(users)
     assert await tracker.online(users) == set()
     assert await redis_clients(redis_server.url) <= MAX_REDIS_CONNECTIONS
+
+
+@pytest.mark.redis
+async def test_a_burst_of_joins_while_redis_hangs_gives_up_in_bounded_time_and_presence_recovers(
+    redis_server: RedisServer, presence: tuple[Presence, list[tuple[str, bool]]]
+) -> None:
+    tracker, announced = presence
+    redis_server.pause()
+    try:
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*(tracker.connected(uuid.uuid4().hex) for _ in range(100)))
+        took = asyncio.get_running_loop().time() - started
+    finally:
+        redis_server.resume()
+    # No caller waits for a connection longer than the pool's wait, then for Redis longer than its timeout.
+    assert took < CONNECTION_WAIT_SECONDS + REDIS_TIMEOUT_SECONDS + 1.0
+    assert announced == []
+
+    user = uuid.uuid4().hex
+    await tracker.connected(user)
+    assert announced == [(user, True)]
+    assert await tracker.online([user]) == {user}
