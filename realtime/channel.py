@@ -1,7 +1,7 @@
 """One channel of the fan-out inside one process: its mailboxes, fed by broadcaster's listener directly.
 
-Only `Fanout._reconcile` opens and closes a `Subscription`, under the
-channel's lock; see `realtime/fanout.py`.
+Only `Fanout._reconcile` attaches a channel to a `Broadcast` and detaches
+it, under the channel's lock; see `realtime/fanout.py`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import broadcaster
@@ -26,7 +25,7 @@ class Channel:
         self.name = name
         self.mailboxes: set[Mailbox] = set()
         self.lock = asyncio.Lock()
-        self.subscription: Subscription | None = None
+        self.subscribed_to: Broadcast | None = None  # the fan-out replaces its Broadcast after an outage
 
     async def put(self, event: Event | None) -> None:
         """What broadcaster's listener calls for each event of this channel; it must never wait or raise."""
@@ -84,19 +83,3 @@ class Broadcast(broadcaster.Broadcast):
         if not subscribers:
             del self._subscribers[channel.name]
             await self._backend.unsubscribe(channel.name)
-
-
-@dataclass
-class Subscription:
-    """A channel attached to one `Broadcast`: the fan-out replaces the Broadcast after an outage."""
-
-    broadcast: Broadcast
-    channel: Channel
-
-    @classmethod
-    async def open(cls, broadcast: Broadcast, channel: Channel) -> Subscription:
-        await broadcast.attach(channel)
-        return cls(broadcast, channel)
-
-    async def close(self) -> None:
-        await self.broadcast.detach(self.channel)

@@ -46,7 +46,7 @@ from urllib.parse import urlparse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from realtime.channel import Broadcast, Channel, Subscription
+from realtime.channel import Broadcast, Channel
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.publisher import CONTROL_CHANNEL, Publisher
 from realtime.redis_backend import RedisBackend, describe, redis_client
@@ -200,13 +200,14 @@ class Fanout:
         """Make the channel's one subscription match its mailboxes and the current Broadcast."""
         async with entry.lock:
             wanted = self._broadcast if entry.mailboxes and self.available else None
-            current = entry.subscription
-            if current is not None and current.broadcast is not wanted:
-                entry.subscription = None
-                await current.close()
-            if wanted is not None and entry.subscription is None:
-                entry.subscription = await Subscription.open(wanted, entry)
-            if entry.subscription is None and not entry.mailboxes and self._channels.get(entry.name) is entry:
+            current = entry.subscribed_to
+            if current is not None and current is not wanted:
+                entry.subscribed_to = None
+                await current.detach(entry)
+            if wanted is not None and entry.subscribed_to is None:
+                await wanted.attach(entry)
+                entry.subscribed_to = wanted
+            if entry.subscribed_to is None and not entry.mailboxes and self._channels.get(entry.name) is entry:
                 del self._channels[entry.name]
 
     async def _reconcile_all(self) -> None:
