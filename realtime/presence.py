@@ -32,11 +32,12 @@ HEARTBEAT_EVERY = TTL_SECONDS / 3
 REAP_EVERY = TTL_SECONDS / 2
 PROCESSES_KEY = "presence:procs"
 REDIS_TIMEOUT_SECONDS = 1.0
-# Sockets open and close in bursts (a proxy restarting drops them all at once). With a connection per
-# concurrent caller a burst of a thousand opened a thousand connections, and most failed to connect:
-# their users were never marked offline. Callers past this many wait for a connection instead, for
-# at most CONNECTION_WAIT_SECONDS: a burst of thousands takes well under a second, and while Redis
-# hangs a socket's hello waits at most this plus REDIS_TIMEOUT_SECONDS for presence.
+# Sockets open and close in bursts (a proxy restarting drops them all at once). Joins and leaves are
+# written by one task, whatever has queued in one transaction of at most MAX_BATCH of them: a burst
+# of thousands is a few round trips. Each used to be a transaction on a connection of its own, and
+# closing 5,000 sockets at once left more than a thousand users online for their counterparts.
+MAX_BATCH = 500
+# Lookups (a socket's hello) and the heartbeat share this many connections; callers past it wait.
 MAX_REDIS_CONNECTIONS = 16
 CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
@@ -77,12 +78,15 @@ class Presence:
         self.local: Counter[str] = Counter()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
+        self._changes: list[tuple[bool, str, asyncio.Future[bool]]] = []  # (joining, user, was it a first/last)
+        self._wake = asyncio.Event()
 
     async def start(self) -> None:
         if self.redis is not None:
             self._tasks = [
                 asyncio.create_task(self._every(HEARTBEAT_EVERY, self.heartbeat)),
                 asyncio.create_task(self._every(REAP_EVERY, self.reap, wait_first=True)),
+                asyncio.create_task(self._write_changes()),
             ]
 
     async def stop(self) -> None:
@@ -92,6 +96,8 @@ class Presence:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+        self._settle(self._changes, [False] * len(self._changes))  # the leaving below announces them
+        self._changes = []
         had_users = bool(self.local)
         self.local.clear()
         if self.redis is not None:
@@ -130,35 +136,56 @@ class Presence:
 
     async def _join(self, user_id: str) -> bool:
         """Record this process's first socket of the user; True if the user was offline everywhere."""
-        if self.redis is None:
-            return True
-        now = time.time()
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zadd(user_key(user_id), {self.process_id: now + TTL_SECONDS})
-                pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
-                pipe.sadd(process_key(self.process_id), user_id)
-                pipe.zcount(user_key(user_id), now, "+inf")
-                *_, live = await pipe.execute()
-        except Exception:
-            log.warning("presence: Redis unreachable, %s joins unannounced", user_id)
-            return False
-        return int(live) == 1
+        return await self._change(True, user_id)
 
     async def _leave(self, user_id: str) -> bool:
         """Remove this process's entry; True if no process holds a socket of the user any more."""
+        return await self._change(False, user_id)
+
+    async def _change(self, joining: bool, user_id: str) -> bool:
         if self.redis is None:
             return True
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zrem(user_key(user_id), self.process_id)
-                pipe.srem(process_key(self.process_id), user_id)
-                pipe.zcount(user_key(user_id), time.time(), "+inf")
-                *_, live = await pipe.execute()
-        except Exception:
-            log.warning("presence: Redis unreachable, %s leaves unannounced", user_id)
-            return False
-        return int(live) == 0
+        if self._stopped.is_set() or not self._tasks:
+            return False  # not running: stopping reaps this process's users itself
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._changes.append((joining, user_id, future))
+        self._wake.set()
+        return await future
+
+    async def _write_changes(self) -> None:
+        """Write whatever joins and leaves have queued as one transaction, in the order they came."""
+        assert self.redis is not None
+        while True:
+            if not self._changes:
+                self._wake.clear()
+                await self._wake.wait()
+            batch, self._changes = self._changes[:MAX_BATCH], self._changes[MAX_BATCH:]
+            now = time.time()
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    for joining, user_id, _ in batch:
+                        if joining:
+                            pipe.zadd(user_key(user_id), {self.process_id: now + TTL_SECONDS})
+                            pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
+                            pipe.sadd(process_key(self.process_id), user_id)
+                        else:
+                            pipe.zrem(user_key(user_id), self.process_id)
+                            pipe.srem(process_key(self.process_id), user_id)
+                        pipe.zcount(user_key(user_id), now, "+inf")  # each change's last reply
+                    replies = await pipe.execute()
+            except Exception as exc:
+                log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %r", len(batch), exc)
+                self._settle(batch, [False] * len(batch))
+                continue
+            live = [int(reply) for reply, last in zip(replies, _last_replies(batch), strict=True) if last]
+            firsts = [count == 1 if joining else count == 0 for (joining, _, _), count in zip(batch, live, strict=True)]
+            self._settle(batch, firsts)
+
+    @staticmethod
+    def _settle(batch: list[tuple[bool, str, asyncio.Future[bool]]], outcomes: list[bool]) -> None:
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
 
     async def heartbeat(self) -> None:
         assert self.redis is not None
@@ -209,3 +236,11 @@ class Presence:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), seconds)
         return self._stopped.is_set()
+
+
+def _last_replies(batch: list[tuple[bool, str, asyncio.Future[bool]]]) -> list[bool]:
+    """For each reply of a batch's transaction, whether it is a change's closing ZCOUNT (4 for a join, 3 a leave)."""
+    marks: list[bool] = []
+    for joining, _, _ in batch:
+        marks += [False] * (3 if joining else 2) + [True]
+    return marks
