@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from redis.asyncio import Redis
 
-from realtime.redis_backend import redis_client
+from realtime.redis_backend import describe, redis_client
 
 log = logging.getLogger("homer.presence")
 
@@ -174,7 +174,8 @@ class Presence:
                         pipe.zcount(user_key(user_id), now, "+inf")  # each change's last reply
                     replies = await pipe.execute()
             except Exception as exc:
-                log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %r", len(batch), exc)
+                reason = describe(exc)
+                log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %s", len(batch), reason)
                 self._settle(batch, [False] * len(batch))
                 continue
             live = [int(reply) for reply, last in zip(replies, _last_replies(batch), strict=True) if last]
