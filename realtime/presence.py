@@ -109,9 +109,10 @@ class Presence:
                     await self.redis.zrem(PROCESSES_KEY, self.process_id)
 
     async def connected(self, user_id: str) -> None:
+        """A socket of the user opened here. Match every call with `disconnected`, even one that raised."""
         self.local[user_id] += 1
         if self.local[user_id] == 1 and await self._join(user_id):
-            await self.announce(user_id, True)
+            await self._announce(user_id, True)
 
     async def disconnected(self, user_id: str) -> None:
         self.local[user_id] -= 1
@@ -119,7 +120,14 @@ class Presence:
             return
         del self.local[user_id]
         if await self._leave(user_id):
-            await self.announce(user_id, False)
+            await self._announce(user_id, False)
+
+    async def _announce(self, user_id: str, online: bool) -> None:
+        """Announcing is a hint to counterparts (it reads the database); failing it must not fail the socket."""
+        try:
+            await self.announce(user_id, online)
+        except Exception as exc:
+            log.warning("presence: announcing %s %s failed: %s", user_id, "online" if online else "offline", exc)
 
     async def online(self, user_ids: list[str]) -> set[str]:
         if self.redis is None:

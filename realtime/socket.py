@@ -69,8 +69,9 @@ async def endpoint(websocket: WebSocket) -> None:
         return
     async with res.fanout.subscribe(user_channel(claims.user_id), maxsize=res.settings.ws_backlog) as mailbox:
         connection = Connection(res, websocket, claims, mailbox)
-        await res.presence.connected(claims.user_id)
         try:
+            # Inside the try: a socket cancelled while joining must still leave, or its user stays online.
+            await res.presence.connected(claims.user_id)
             await connection.run()
         finally:
             await res.presence.disconnected(claims.user_id)

@@ -91,3 +91,29 @@ async def test_a_burst_of_joins_while_redis_hangs_gives_up_in_bounded_time_and_p
     await tracker.connected(user)
     assert announced == [(user, True)]
     assert await tracker.online([user]) == {user}
+
+
+@pytest.mark.redis
+async def test_a_failed_announcement_neither_fails_the_socket_nor_leaves_the_user_online(
+    redis_server: RedisServer,
+) -> None:
+    """Announcing reads the database; when that fails, the user's presence must still be kept right."""
+    await redis_server.start()
+    client = presence_client(redis_server.url)
+    assert client is not None
+
+    async def announce(user_id: str, online: bool) -> None:
+        raise ConnectionError("the database is down")
+
+    tracker = Presence(client, announce)
+    await tracker.start()
+    user = uuid.uuid4().hex
+    try:
+        await tracker.connected(user)
+        assert await tracker.online([user]) == {user}
+        await tracker.disconnected(user)
+        assert await tracker.online([user]) == set()
+        assert user not in tracker.local
+    finally:
+        await tracker.stop()
+        await client.aclose()
