@@ -67,6 +67,9 @@ async def endpoint(websocket: WebSocket) -> None:
     except Unauthorized as exc:
         await close(websocket, Close(CLOSE_UNAUTHORIZED, str(exc.detail)))
         return
+    except (SQLAlchemyError, OSError):
+        await unavailable(websocket, "checking its credentials")
+        return
     async with res.fanout.subscribe(user_channel(claims.user_id), maxsize=res.settings.ws_backlog) as mailbox:
         connection = Connection(res, websocket, claims, mailbox)
         try:
@@ -98,7 +101,11 @@ class Connection:
 
     async def run(self) -> None:
         delivery = Delivery(self.res, self.websocket, self.user_id, self.claims.jti)
-        await self.hello(delivery)
+        try:
+            await self.hello(delivery)
+        except (SQLAlchemyError, OSError):
+            await unavailable(self.websocket, "reading its hello")
+            return
         remaining = (self.claims.expires_at - utcnow()).total_seconds()
         expiry = asyncio.get_running_loop().call_later(
             max(0.0, remaining), self.stop, Close(CLOSE_UNAUTHORIZED, "Token expired")
@@ -290,6 +297,12 @@ def decode(data: str | bytes) -> Any:
         return json.loads(data)
     except ValueError:
         raise FrameError("bad_frame", "Frames are JSON objects") from None
+
+
+async def unavailable(websocket: WebSocket, doing: str) -> None:
+    """The database failed before the socket was up: close with 1013, which clients retry after a pause."""
+    log.warning("closing a socket with %s: the database failed while %s", CLOSE_TRY_AGAIN, doing)
+    await close(websocket, Close(CLOSE_TRY_AGAIN, "Service unavailable; reconnect shortly"))
 
 
 async def close(websocket: WebSocket, reason: Close) -> None:

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import delete
+from sqlalchemy.engine import make_url
 
 from main import create_app
 from persistence.engine import create_schema, short_lived_engine
@@ -28,6 +29,7 @@ from persistence.models import Base
 from persistence.words import stale
 from settings import Settings
 from tests.live import TEST_PASSWORD, RedisServer, Server, drop_all_tables, server_env
+from tests.tcp_proxy import TcpProxy
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the failures
@@ -191,3 +193,20 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def database_proxy() -> AsyncIterator[TcpProxy]:
+    """A TCP proxy in front of MariaDB that a test can cut and restore (`through` gives its URL)."""
+    target = make_url(MYSQL_URL)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 3306)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+def through(proxy: TcpProxy) -> str:
+    url = make_url(MYSQL_URL).set(host="127.0.0.1", port=proxy.port)
+    return url.render_as_string(hide_password=False)

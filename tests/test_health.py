@@ -19,12 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy.engine import make_url
 
 from http_api.health import CHECK_TIMEOUT_SECONDS
 from main import create_app
 from settings import Settings
-from tests.conftest import MYSQL_URL, TEST_PASSWORD, serving
+from tests.conftest import TEST_PASSWORD, serving, through
 from tests.live import RedisServer
 from tests.tcp_proxy import TcpProxy
 
@@ -46,17 +45,6 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-async def database_proxy() -> AsyncIterator[TcpProxy]:
-    target = make_url(MYSQL_URL)
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 3306)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
 
 
 async def test_root_greets(client: httpx.AsyncClient) -> None:
@@ -160,11 +148,6 @@ async def serving_like_a_server(settings: Settings) -> AsyncIterator[httpx.Async
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
-
-
-def through(proxy: TcpProxy) -> str:
-    url = make_url(MYSQL_URL).set(host="127.0.0.1", port=proxy.port)
-    return url.render_as_string(hide_password=False)
 
 
 async def expect_healthy(http: httpx.AsyncClient) -> None:
