@@ -47,6 +47,7 @@ MAX_PENDING_FRAMES = 100
 DRAIN_SECONDS = 5.0
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN_ORIGIN = 4401, 4403
 CLOSE_POLICY, CLOSE_RESTARTING, CLOSE_TRY_AGAIN = 1008, 1012, 1013
+UNAVAILABLE = "Service unavailable; reconnect shortly"
 
 
 class Close(Exception):
@@ -193,6 +194,11 @@ class Connection:
             raise Close(CLOSE_RESTARTING, "Server restarting") from None
         except Revoked:
             raise Close(CLOSE_UNAUTHORIZED, "Logged out") from None
+        except SQLAlchemyError:
+            # A sync, a gap fill or a badge could not be read: what this socket was sent is no longer
+            # known to be complete, so the client reconnects after a pause and syncs.
+            log.warning("closing a socket with %s: the database failed while writing to it", CLOSE_TRY_AGAIN)
+            raise Close(CLOSE_TRY_AGAIN, UNAVAILABLE) from None
 
     async def read(self) -> None:
         while True:
@@ -302,7 +308,7 @@ def decode(data: str | bytes) -> Any:
 async def unavailable(websocket: WebSocket, doing: str) -> None:
     """The database failed before the socket was up: close with 1013, which clients retry after a pause."""
     log.warning("closing a socket with %s: the database failed while %s", CLOSE_TRY_AGAIN, doing)
-    await close(websocket, Close(CLOSE_TRY_AGAIN, "Service unavailable; reconnect shortly"))
+    await close(websocket, Close(CLOSE_TRY_AGAIN, UNAVAILABLE))
 
 
 async def close(websocket: WebSocket, reason: Close) -> None:

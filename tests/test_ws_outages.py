@@ -7,6 +7,7 @@ TCP proxy in the test's own event loop, cut and restored by the test.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -39,5 +40,24 @@ async def test_a_socket_that_cannot_reach_the_database_is_closed_with_1013_and_t
         ws = await open_socket(server, user["token"])
         assert (await next_frame(ws, "hello"))["user_id"] == user["user_id"]
         await ws.close()
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_socket_whose_reads_fail_while_the_database_is_down_is_closed_with_1013(
+    tmp_path: Path, database_proxy: TcpProxy
+) -> None:
+    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
+    server = await asyncio.to_thread(Server(env).start)
+    try:
+        user = await register(server, "renter")
+        ws = await open_socket(server, user["token"])
+        await next_frame(ws, "hello")
+        await database_proxy.stop()
+
+        await ws.send(json.dumps({"type": "sync", "chats": {}}))  # reads the user's chats
+        with pytest.raises(ConnectionClosed) as closed:
+            await next_frame(ws, "synced")
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
     finally:
         await asyncio.to_thread(server.stop)
