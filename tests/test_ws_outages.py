@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from realtime.socket import CLOSE_TRY_AGAIN
 from tests.conftest import through
-from tests.live import Server, next_frame, open_socket, register, server_env
+from tests.live import Server, chat_between, next_frame, open_socket, register, send_frame, server_env
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
@@ -59,5 +60,31 @@ async def test_a_socket_whose_reads_fail_while_the_database_is_down_is_closed_wi
         with pytest.raises(ConnectionClosed) as closed:
             await next_frame(ws, "synced")
         assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_and_its_retry_takes_the_next_seq(
+    tmp_path: Path, database_proxy: TcpProxy
+) -> None:
+    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
+    server = await asyncio.to_thread(Server(env).start)
+    try:
+        owner, renter, chat_id = await chat_between(server, through(database_proxy))
+        renter_ws, owner_ws = await open_socket(server, renter["token"]), await open_socket(server, owner["token"])
+        for ws in (renter_ws, owner_ws):
+            await next_frame(ws, "hello")
+        await database_proxy.stop()
+
+        client_id = str(uuid.uuid4())
+        await renter_ws.send(send_frame(chat_id, "Is it still available?", client_id))
+        error = await next_frame(renter_ws, "error")
+        assert (error["code"], error["client_id"]) == ("unavailable", client_id)
+
+        await database_proxy.start()
+        await renter_ws.send(send_frame(chat_id, "Is it still available?", client_id))
+        assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2  # the refused send took no seq
+        delivered = await next_frame(owner_ws, "message")
+        assert (delivered["message"]["seq"], delivered["message"]["message"]) == (2, "Is it still available?")
     finally:
         await asyncio.to_thread(server.stop)
