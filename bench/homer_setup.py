@@ -40,15 +40,24 @@ def a_listing(owner_id: str) -> Property:
     )
 
 
-async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
-    limit = asyncio.Semaphore(20)
+CONCURRENT_REQUESTS = 20  # the set-up's requests in flight at once
 
-    async def user(kind: str, server: Server) -> dict[str, Any]:
+
+async def users(servers: list[Server], kind: str, count: int) -> list[dict[str, Any]]:
+    """`count` new users of `kind`, registered alternately on the two servers."""
+    limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
+
+    async def user(i: int) -> dict[str, Any]:
         async with limit:
-            return await register(server, kind)
+            return await register(servers[i % 2], kind)
 
-    owners = await asyncio.gather(*(user("owner", servers[i % 2]) for i in range(count)))
-    renters = await asyncio.gather(*(user("renter", servers[i % 2]) for i in range(count)))
+    return list(await asyncio.gather(*(user(i) for i in range(count))))
+
+
+async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    owners = await users(servers, "owner", count)
+    renters = await users(servers, "renter", count)
+    limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
     properties = [a_listing(owner["user_id"]) for owner in owners]
     await run_sql(DATABASE_URL, lambda session: session.add_all(properties))
     ids = [prop.id for prop in properties]
@@ -66,13 +75,7 @@ async def homer_pairs(servers: list[Server], count: int) -> list[tuple[dict[str,
 
 async def idle_tokens(servers: list[Server], count: int) -> list[str]:
     """Tokens of `count` new renters, one per idle socket: each socket is its own user, as in production."""
-    limit = asyncio.Semaphore(20)
-
-    async def token(i: int) -> str:
-        async with limit:
-            return str((await register(servers[i % 2], "renter"))["token"])
-
-    return list(await asyncio.gather(*(token(i) for i in range(count))))
+    return [str(user["token"]) for user in await users(servers, "renter", count)]
 
 
 async def homer_socket(server: Server, token: str) -> ClientConnection:

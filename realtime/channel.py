@@ -27,10 +27,8 @@ class Channel:
         self.lock = asyncio.Lock()
         self.subscribed_to: Broadcast | None = None  # the fan-out replaces its Broadcast after an outage
 
-    async def put(self, event: Event | None) -> None:
+    async def put(self, event: Event) -> None:
         """What broadcaster's listener calls for each event of this channel; it must never wait or raise."""
-        if event is None:
-            return
         try:
             self.deliver(event.message)
         except Exception:  # a bug here must not stop the listener, which feeds every channel

@@ -111,7 +111,7 @@ class Presence:
     async def connected(self, user_id: str) -> None:
         """A socket of the user opened here. Match every call with `disconnected`, even one that raised."""
         self.local[user_id] += 1
-        if self.local[user_id] == 1 and await self._join(user_id):
+        if self.local[user_id] == 1 and await self._record(True, user_id):
             await self._announce(user_id, True)
 
     async def disconnected(self, user_id: str) -> None:
@@ -119,7 +119,7 @@ class Presence:
         if self.local[user_id] > 0:
             return
         del self.local[user_id]
-        if await self._leave(user_id):
+        if await self._record(False, user_id):
             await self._announce(user_id, False)
 
     async def _announce(self, user_id: str, online: bool) -> None:
@@ -142,15 +142,11 @@ class Presence:
             return {u for u in user_ids if self.local[u] > 0}
         return {u for u, n in zip(user_ids, counts, strict=True) if n}
 
-    async def _join(self, user_id: str) -> bool:
-        """Record this process's first socket of the user; True if the user was offline everywhere."""
-        return await self._change(True, user_id)
+    async def _record(self, joining: bool, user_id: str) -> bool:
+        """Record this process's first socket of the user (`joining`), or its last one gone.
 
-    async def _leave(self, user_id: str) -> bool:
-        """Remove this process's entry; True if no process holds a socket of the user any more."""
-        return await self._change(False, user_id)
-
-    async def _change(self, joining: bool, user_id: str) -> bool:
+        True when that made the user online after being offline everywhere, or offline everywhere.
+        """
         if self.redis is None:
             return True
         if self._stopped.is_set() or not self._tasks:
@@ -169,6 +165,7 @@ class Presence:
                 await self._wake.wait()
             batch, self._changes = self._changes[:MAX_BATCH], self._changes[MAX_BATCH:]
             now = time.time()
+            ends: list[int] = []  # where each change's replies end: its ZCOUNT is the last
             try:
                 async with self.redis.pipeline(transaction=True) as pipe:
                     for joining, user_id, _ in batch:
@@ -179,16 +176,16 @@ class Presence:
                         else:
                             pipe.zrem(user_key(user_id), self.process_id)
                             pipe.srem(process_key(self.process_id), user_id)
-                        pipe.zcount(user_key(user_id), now, "+inf")  # each change's last reply
+                        pipe.zcount(user_key(user_id), now, "+inf")
+                        ends.append(len(pipe))
                     replies = await pipe.execute()
             except Exception as exc:
                 reason = describe(exc)
                 log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %s", len(batch), reason)
                 self._settle(batch, [False] * len(batch))
                 continue
-            live = [int(reply) for reply, last in zip(replies, _last_replies(batch), strict=True) if last]
-            firsts = [count == 1 if joining else count == 0 for (joining, _, _), count in zip(batch, live, strict=True)]
-            self._settle(batch, firsts)
+            live = [int(replies[end - 1]) for end in ends]
+            self._settle(batch, [n == 1 if joining else n == 0 for (joining, _, _), n in zip(batch, live, strict=True)])
 
     @staticmethod
     def _settle(batch: list[tuple[bool, str, asyncio.Future[bool]]], outcomes: list[bool]) -> None:
@@ -245,11 +242,3 @@ class Presence:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), seconds)
         return self._stopped.is_set()
-
-
-def _last_replies(batch: list[tuple[bool, str, asyncio.Future[bool]]]) -> list[bool]:
-    """For each reply of a batch's transaction, whether it is a change's closing ZCOUNT (4 for a join, 3 a leave)."""
-    marks: list[bool] = []
-    for joining, _, _ in batch:
-        marks += [False] * (3 if joining else 2) + [True]
-    return marks

@@ -47,7 +47,6 @@ MAX_PENDING_FRAMES = 100
 DRAIN_SECONDS = 5.0
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN_ORIGIN = 4401, 4403
 CLOSE_POLICY, CLOSE_RESTARTING, CLOSE_TRY_AGAIN = 1008, 1012, 1013
-UNAVAILABLE = "Service unavailable; reconnect shortly"
 
 
 class Close(Exception):
@@ -69,7 +68,7 @@ async def endpoint(websocket: WebSocket) -> None:
         await close(websocket, Close(CLOSE_UNAUTHORIZED, str(exc.detail)))
         return
     except (SQLAlchemyError, OSError):
-        await unavailable(websocket, "checking its credentials")
+        await close(websocket, database_failed("checking its credentials"))
         return
     async with res.fanout.subscribe(user_channel(claims.user_id), maxsize=res.settings.ws_backlog) as mailbox:
         connection = Connection(res, websocket, claims, mailbox)
@@ -105,7 +104,7 @@ class Connection:
         try:
             await self.hello(delivery)
         except (SQLAlchemyError, OSError):
-            await unavailable(self.websocket, "reading its hello")
+            await close(self.websocket, database_failed("reading its hello"))
             return
         remaining = (self.claims.expires_at - utcnow()).total_seconds()
         expiry = asyncio.get_running_loop().call_later(
@@ -197,8 +196,7 @@ class Connection:
         except SQLAlchemyError:
             # A sync, a gap fill or a badge could not be read: what this socket was sent is no longer
             # known to be complete, so the client reconnects after a pause and syncs.
-            log.warning("closing a socket with %s: the database failed while writing to it", CLOSE_TRY_AGAIN)
-            raise Close(CLOSE_TRY_AGAIN, UNAVAILABLE) from None
+            raise database_failed("writing to it") from None
 
     async def read(self) -> None:
         while True:
@@ -305,10 +303,10 @@ def decode(data: str | bytes) -> Any:
         raise FrameError("bad_frame", "Frames are JSON objects") from None
 
 
-async def unavailable(websocket: WebSocket, doing: str) -> None:
-    """The database failed before the socket was up: close with 1013, which clients retry after a pause."""
+def database_failed(doing: str) -> Close:
+    """The close for a socket the database failed: 1013, which clients retry after a pause; one log line."""
     log.warning("closing a socket with %s: the database failed while %s", CLOSE_TRY_AGAIN, doing)
-    await close(websocket, Close(CLOSE_TRY_AGAIN, UNAVAILABLE))
+    return Close(CLOSE_TRY_AGAIN, "Service unavailable; reconnect shortly")
 
 
 async def close(websocket: WebSocket, reason: Close) -> None:

@@ -9,11 +9,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from realtime.presence import MAX_BATCH, MAX_REDIS_CONNECTIONS, REDIS_TIMEOUT_SECONDS, Presence, presence_client
+from realtime.presence import (
+    MAX_BATCH,
+    MAX_REDIS_CONNECTIONS,
+    REDIS_TIMEOUT_SECONDS,
+    Announce,
+    Presence,
+    presence_client,
+)
 from tests.live import RedisServer
 
 BURST = 1000
@@ -21,32 +30,44 @@ BURST = 1000
 pytestmark = pytest.mark.timeout(60)
 
 
+@asynccontextmanager
+async def running(redis_server: RedisServer, announce: Announce) -> AsyncIterator[Presence]:
+    """A started Presence on the test's own Redis, stopped and closed after the block."""
+    await redis_server.start()
+    client = presence_client(redis_server.url)
+    assert client is not None
+    started = Presence(client, announce)
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
+        await client.aclose()
+
+
 @pytest.fixture
 async def presence(redis_server: RedisServer) -> AsyncIterator[tuple[Presence, list[tuple[str, bool]]]]:
-    await redis_server.start()
     announced: list[tuple[str, bool]] = []
 
     async def announce(user_id: str, online: bool) -> None:
         announced.append((user_id, online))
 
-    client = presence_client(redis_server.url)
-    assert client is not None
-    started = Presence(client, announce)
-    await started.start()
-    yield started, announced
-    await started.stop()
-    await client.aclose()
+    async with running(redis_server, announce) as started:
+        yield started, announced
+
+
+async def redis_info(url: str, section: str) -> dict[str, Any]:
+    async with Redis.from_url(url) as probe:
+        return await probe.info(section)  # type: ignore[no-any-return]
 
 
 async def redis_clients(url: str) -> int:
-    async with Redis.from_url(url) as probe:
-        return int((await probe.info("clients"))["connected_clients"]) - 1  # not counting the probe
+    return int((await redis_info(url, "clients"))["connected_clients"]) - 1  # not counting the probe
 
 
 async def transactions(url: str) -> int:
     """How many MULTI/EXEC transactions the server has run so far."""
-    async with Redis.from_url(url) as probe:
-        return int((await probe.info("commandstats")).get("cmdstat_exec", {}).get("calls", 0))
+    return int((await redis_info(url, "commandstats")).get("cmdstat_exec", {}).get("calls", 0))
 
 
 @pytest.mark.redis
@@ -98,22 +119,14 @@ async def test_a_failed_announcement_neither_fails_the_socket_nor_leaves_the_use
     redis_server: RedisServer,
 ) -> None:
     """Announcing reads the database; when that fails, the user's presence must still be kept right."""
-    await redis_server.start()
-    client = presence_client(redis_server.url)
-    assert client is not None
 
     async def announce(user_id: str, online: bool) -> None:
         raise ConnectionError("the database is down")
 
-    tracker = Presence(client, announce)
-    await tracker.start()
     user = uuid.uuid4().hex
-    try:
+    async with running(redis_server, announce) as tracker:
         await tracker.connected(user)
         assert await tracker.online([user]) == {user}
         await tracker.disconnected(user)
         assert await tracker.online([user]) == set()
         assert user not in tracker.local
-    finally:
-        await tracker.stop()
-        await client.aclose()

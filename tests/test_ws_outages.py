@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,69 +23,64 @@ from tests.tcp_proxy import TcpProxy
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
 
 
-async def test_a_socket_that_cannot_reach_the_database_is_closed_with_1013_and_the_next_one_works(
-    tmp_path: Path, database_proxy: TcpProxy
-) -> None:
+@pytest.fixture
+async def server(tmp_path: Path, database_proxy: TcpProxy) -> AsyncIterator[Server]:
     env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
-    # Started from a thread: the proxy forwards the server's queries from this test's event loop.
-    server = await asyncio.to_thread(Server(env).start)
+    # Started and stopped from a thread: the proxy forwards the server's queries from this test's event loop.
+    started = await asyncio.to_thread(Server(env).start)
     try:
-        user = await register(server, "renter")
-        await database_proxy.stop()
-
-        ws = await open_socket(server, user["token"])
-        with pytest.raises(ConnectionClosed) as closed:
-            await next_frame(ws, "hello")
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
-
-        await database_proxy.start()
-        ws = await open_socket(server, user["token"])
-        assert (await next_frame(ws, "hello"))["user_id"] == user["user_id"]
-        await ws.close()
+        yield started
     finally:
-        await asyncio.to_thread(server.stop)
+        await asyncio.to_thread(started.stop)
+
+
+async def test_a_socket_that_cannot_reach_the_database_is_closed_with_1013_and_the_next_one_works(
+    server: Server, database_proxy: TcpProxy
+) -> None:
+    user = await register(server, "renter")
+    await database_proxy.stop()
+
+    ws = await open_socket(server, user["token"])
+    with pytest.raises(ConnectionClosed) as closed:
+        await next_frame(ws, "hello")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
+
+    await database_proxy.start()
+    ws = await open_socket(server, user["token"])
+    assert (await next_frame(ws, "hello"))["user_id"] == user["user_id"]
+    await ws.close()
 
 
 async def test_a_socket_whose_reads_fail_while_the_database_is_down_is_closed_with_1013(
-    tmp_path: Path, database_proxy: TcpProxy
+    server: Server, database_proxy: TcpProxy
 ) -> None:
-    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
-    server = await asyncio.to_thread(Server(env).start)
-    try:
-        user = await register(server, "renter")
-        ws = await open_socket(server, user["token"])
-        await next_frame(ws, "hello")
-        await database_proxy.stop()
+    user = await register(server, "renter")
+    ws = await open_socket(server, user["token"])
+    await next_frame(ws, "hello")
+    await database_proxy.stop()
 
-        await ws.send(json.dumps({"type": "sync", "chats": {}}))  # reads the user's chats
-        with pytest.raises(ConnectionClosed) as closed:
-            await next_frame(ws, "synced")
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
-    finally:
-        await asyncio.to_thread(server.stop)
+    await ws.send(json.dumps({"type": "sync", "chats": {}}))  # reads the user's chats
+    with pytest.raises(ConnectionClosed) as closed:
+        await next_frame(ws, "synced")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
 
 
 async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_and_its_retry_takes_the_next_seq(
-    tmp_path: Path, database_proxy: TcpProxy
+    server: Server, database_proxy: TcpProxy
 ) -> None:
-    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
-    server = await asyncio.to_thread(Server(env).start)
-    try:
-        owner, renter, chat_id = await chat_between(server, through(database_proxy))
-        renter_ws, owner_ws = await open_socket(server, renter["token"]), await open_socket(server, owner["token"])
-        for ws in (renter_ws, owner_ws):
-            await next_frame(ws, "hello")
-        await database_proxy.stop()
+    owner, renter, chat_id = await chat_between(server, through(database_proxy))
+    renter_ws, owner_ws = await open_socket(server, renter["token"]), await open_socket(server, owner["token"])
+    for ws in (renter_ws, owner_ws):
+        await next_frame(ws, "hello")
+    await database_proxy.stop()
 
-        client_id = str(uuid.uuid4())
-        await renter_ws.send(send_frame(chat_id, "Is it still available?", client_id))
-        error = await next_frame(renter_ws, "error")
-        assert (error["code"], error["client_id"]) == ("unavailable", client_id)
+    client_id = str(uuid.uuid4())
+    await renter_ws.send(send_frame(chat_id, "Is it still available?", client_id))
+    error = await next_frame(renter_ws, "error")
+    assert (error["code"], error["client_id"]) == ("unavailable", client_id)
 
-        await database_proxy.start()
-        await renter_ws.send(send_frame(chat_id, "Is it still available?", client_id))
-        assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2  # the refused send took no seq
-        delivered = await next_frame(owner_ws, "message")
-        assert (delivered["message"]["seq"], delivered["message"]["message"]) == (2, "Is it still available?")
-    finally:
-        await asyncio.to_thread(server.stop)
+    await database_proxy.start()
+    await renter_ws.send(send_frame(chat_id, "Is it still available?", client_id))
+    assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2  # the refused send took no seq
+    delivered = await next_frame(owner_ws, "message")
+    assert (delivered["message"]["seq"], delivered["message"]["message"]) == (2, "Is it still available?")
