@@ -95,6 +95,19 @@ class Driver:
         self._conn = conn
         self._cursor = cursor
 
+    @classmethod
+    async def open(cls, conn: AsyncConnection) -> Driver:
+        """A new cursor on `conn`'s driver connection; `close` it when done."""
+        raw = await conn.get_raw_connection()
+        cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        if inspect.isawaitable(cursor):  # aiosqlite's cursor() is a coroutine, asyncmy's is not
+            cursor = await cursor
+        return cls(conn, cursor)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):  # a cursor of a lost connection has nothing left to close
+            await self._cursor.close()
+
     async def rows(self, statement: Lean, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         compiled = statement.compiled(self._conn.dialect)
         found = await self._call(compiled.sql, compiled.args(params), fetch=True)
@@ -153,12 +166,8 @@ class Driver:
 @asynccontextmanager
 async def driver(conn: AsyncConnection) -> AsyncIterator[Driver]:
     """A `Driver` on the connection of `conn`'s current transaction; its cursor is closed after the block."""
-    raw = await conn.get_raw_connection()
-    cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
-    if inspect.isawaitable(cursor):  # aiosqlite's cursor() is a coroutine, asyncmy's is not
-        cursor = await cursor
+    db = await Driver.open(conn)
     try:
-        yield Driver(conn, cursor)
+        yield db
     finally:
-        with contextlib.suppress(Exception):  # a cursor of a lost connection has nothing left to close
-            await cursor.close()
+        await db.close()

@@ -44,7 +44,7 @@ from sqlalchemy import Integer, bindparam, case, column, insert, select, text, t
 
 from errors import ApiError, Forbidden, NotFound
 from persistence.engine import HeldConnection
-from persistence.lean import Lean, Runner, driver
+from persistence.lean import Lean, Runner
 from persistence.models import chats_table, messages_table
 from persistence.types import time_ordered_id
 
@@ -148,7 +148,7 @@ async def store_one(held: HeldConnection, draft: Draft, now: datetime) -> Outcom
         "created_at": now,
     }
     # SQLAlchemy's transaction would only add a COMMIT round trip to the procedure's own.
-    async with held.outside_transactions() as conn, driver(conn) as db:
+    async with held.lean(transaction=False) as db:
         ((stored, *before),) = await db.call(_STORE_ONE, params)
     found = {draft.chat_id: ChatState(draft.chat_id, *before)} if before[0] is not None else {}
     outcome = _place(_Plan(found, {}, now), draft, message_id)

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import chats
 from persistence.engine import HeldConnection, autocommit_reads
-from persistence.lean import driver
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class BadgeCounter:
             users = list(self._waiting)[:MAX_USERS]
             batch = {user_id: self._waiting.pop(user_id) for user_id in users}
             try:
-                async with self._connection.outside_transactions() as conn, driver(conn) as db:
+                async with self._connection.lean(transaction=False) as db:
                     counts = await chats.badge_counts_many(db, users)
                 self.queries += 1
             except Exception as exc:  # a failed query fails its callers, never the counter

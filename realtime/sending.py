@@ -36,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from http_api.schemas.chats import MessageOut
 from persistence import messages
 from persistence.engine import HeldConnection
-from persistence.lean import driver
 from persistence.models import Chat
 from persistence.sends import ChatState, Draft, Outcome, store_batch, store_one
 from persistence.types import utcnow
@@ -162,7 +161,7 @@ class Sender:
         if self._one_call and len(drafts) == 1 and not look_up_copies:
             outcomes = [await store_one(self._connection, drafts[0], utcnow())]
         else:
-            async with self._connection.begin() as conn, driver(conn) as db:
+            async with self._connection.lean() as db:
                 outcomes = await store_batch(db, drafts, utcnow(), look_up_copies=look_up_copies)
         self.batches += 1
         return outcomes

@@ -6,10 +6,10 @@ from datetime import UTC
 
 import httpx
 import pytest
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from persistence.engine import short_lived_engine
+from persistence.engine import HeldConnection, short_lived_engine
 from persistence.lean import Lean, driver
 from persistence.models import chats_table, messages_table
 from settings import Settings
@@ -66,3 +66,40 @@ async def test_a_lost_connection_is_invalidated(client: httpx.AsyncClient) -> No
         assert lost.value.connection_invalidated
         assert conn.invalidated  # the pool will not hand it out again
         await conn.rollback()
+
+
+CONNECTION_ID = Lean(select(func.connection_id()))
+
+
+@pytest.mark.mysql
+async def test_a_held_connections_cursor_is_kept_and_replaced_with_the_connection(client: httpx.AsyncClient) -> None:
+    async with short_lived_engine(MYSQL_URL) as engine:
+        held = HeldConnection(engine)
+        async with held.lean() as db:
+            ((first,),) = await db.rows(CONNECTION_ID, {})
+        async with held.lean(transaction=False) as again:
+            assert again is db and await again.rows(CONNECTION_ID, {}) == [(first,)]
+        async with engine.connect() as other:
+            await other.execute(text(f"KILL {int(first)}"))
+        with pytest.raises(DBAPIError) as lost:
+            async with held.lean() as db:
+                await db.rows(CONNECTION_ID, {})
+        assert lost.value.connection_invalidated
+        async with held.lean() as fresh:  # a new connection, and a cursor of its own
+            assert fresh is not db and (await fresh.rows(CONNECTION_ID, {}))[0][0] != first
+        await held.close()
+
+
+async def test_a_held_connection_returned_when_idle_takes_a_new_cursor(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, settings: Settings
+) -> None:
+    owner, renter = await register(user_type="owner"), await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))
+    async with short_lived_engine(settings.database_url) as engine:
+        held = HeldConnection(engine, idle_seconds=0.0)  # each use finds it idle and checks out another
+        async with held.lean() as db:
+            assert [seq for seq, *_ in await db.rows(MESSAGES_OF_CHAT, {"chat": chat_id})] == [1]
+        async with held.lean(transaction=False) as again:
+            assert again is not db
+            assert [seq for seq, *_ in await again.rows(MESSAGES_OF_CHAT, {"chat": chat_id})] == [1]
+        await held.close()
