@@ -6,13 +6,15 @@ channel, and every socket subscribed to it (on any process) receives it.
 Run with `uvicorn --app-dir bench relay_app:app`; `RELAY_BROADCAST_URL`
 chooses the backend.
 
-Two of broadcaster's faults (PITFALLS.md) are patched here, so that the
+Three of broadcaster's faults (PITFALLS.md) are patched here, so that the
 baseline measures a relay rather than those bugs: its Redis backend publishes
 over a pool that raises `MaxConnectionsError` past 100 busy publishers (which
 killed relay sockets from 1,000 msg/s on), so publishes go through a pool that
-waits instead; and two sockets subscribing to (or leaving) one channel at once
-corrupt its subscriber table (`KeyError`), so subscribing and leaving are
-serialized by one lock.
+waits instead; its listener, woken by a process's first subscribe before
+redis-py has recorded the channel, stops listening until the next one, so it
+is woken only after; and two sockets subscribing to (or leaving) one channel
+at once corrupt its subscriber table (`KeyError`), so subscribing and leaving
+are serialized by one lock. tests/test_bench_relay.py proves the last two.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class PooledRedisBackend(RedisBackend):
         super().__init__(url)
         pool = BlockingConnectionPool.from_url(url, max_connections=PUBLISH_CONNECTIONS)
         self._publisher = Redis(connection_pool=pool)
+
+    async def subscribe(self, channel: str) -> None:
+        # Wake the listener only once redis-py has recorded the channel: woken before, it finds nothing
+        # subscribed, stops listening and waits for the next subscribe, so a process's lone channel is deaf.
+        await self._pubsub.subscribe(channel)
+        self._ready.set()
 
     async def publish(self, channel: str, message: object) -> None:
         await self._publisher.publish(channel, message)  # type: ignore[arg-type]
