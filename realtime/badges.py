@@ -10,12 +10,17 @@ while the previous query ran, for all their users at once
 
 Counts stay the database's: a recount asked for after a commit is answered
 by a query that starts after it, never by one already running.
+
+A socket's writer does not wait for its recount (`ask`): the totals come
+back through a callback, so the frames queued behind a badge (an ack, the
+next message) are not held up by a database round trip.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,14 +32,17 @@ log = logging.getLogger(__name__)
 # Users per query: bounds the statements' IN lists.
 MAX_USERS = 500
 
+Counts = tuple[int, int]  # (unread messages, unread notifications)
+Answer = Callable[[Counts | Exception], None]
+
 
 class BadgeCounter:
-    """`count(user_id)` answers (unread messages, unread notifications); `start`/`stop` run the task."""
+    """`ask` and `count` answer a user's (unread messages, unread notifications); `start`/`stop` run the task."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         # Each recount is one SELECT that sees every commit before it, with no COMMIT round trip after it.
         self._connection = HeldConnection(autocommit_reads(engine))
-        self._waiting: dict[str, list[asyncio.Future[tuple[int, int]]]] = {}
+        self._waiting: dict[str, list[Answer]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.queries = 0  # for tests and logs
@@ -48,19 +56,30 @@ class BadgeCounter:
             await asyncio.wait([self._task])
             self._task = None
             await self._connection.close()
-        for futures in self._waiting.values():
-            for future in futures:
-                if not future.done():
-                    future.set_exception(ConnectionError("the server is shutting down"))
-        self._waiting.clear()
+        waiting, self._waiting = self._waiting, {}
+        _fail(waiting, ConnectionError("the server is shutting down"))
 
-    async def count(self, user_id: str) -> tuple[int, int]:
-        """The user's totals, read by a query that starts after this call; raises a storage error."""
+    def ask(self, user_id: str, answer: Answer) -> None:
+        """Call `answer` with the user's totals, read by a query that starts after this call, or its error."""
         if self._task is None:
-            raise ConnectionError("badge counting has not started")
-        future: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(user_id, []).append(future)
+            answer(ConnectionError("badge counting has not started"))
+            return
+        self._waiting.setdefault(user_id, []).append(answer)
         self._wake.set()
+
+    async def count(self, user_id: str) -> Counts:
+        """The user's totals, as `ask` reads them; raises a storage error."""
+        future: asyncio.Future[Counts] = asyncio.get_running_loop().create_future()
+
+        def answer(outcome: Counts | Exception) -> None:
+            if future.done():
+                return
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        self.ask(user_id, answer)
         return await future
 
     async def _run(self) -> None:
@@ -74,14 +93,19 @@ class BadgeCounter:
                 async with self._connection.lean(transaction=False) as db:
                     counts = await chats.badge_counts_many(db, users)
                 self.queries += 1
+            except asyncio.CancelledError:  # stopped mid-query: its callers hear so, as the waiting ones do
+                _fail(batch, ConnectionError("the server is shutting down"))
+                raise
             except Exception as exc:  # a failed query fails its callers, never the counter
                 log.warning("counting badges failed: %s", type(exc).__name__)
-                for futures in batch.values():
-                    for future in futures:
-                        if not future.done():
-                            future.set_exception(exc)
+                _fail(batch, exc)
                 continue
-            for user_id, futures in batch.items():
-                for future in futures:
-                    if not future.done():
-                        future.set_result(counts[user_id])
+            for user_id, answers in batch.items():
+                for answer in answers:
+                    answer(counts[user_id])
+
+
+def _fail(batch: dict[str, list[Answer]], exc: Exception) -> None:
+    for answers in batch.values():
+        for answer in answers:
+            answer(exc)

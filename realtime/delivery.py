@@ -13,6 +13,10 @@ was sent:
   Redis was down. It waits up to REORDER_SECONDS for the missing ones to
   arrive; what has not arrived by then is read from the database. Either way a
   socket sees every chat in seq order.
+
+A badge recount is asked of the process's badge counter and its answer comes
+back through the mailbox (`_badge`), one at a time per socket: the writer goes
+on sending while the database counts.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from starlette.websockets import WebSocket
 from http_api.schemas.chats import MessageOut
 from persistence import chats, messages, users
 from persistence.models import Chat
-from realtime.mailbox import RESYNC_TYPE
+from realtime.badges import Counts
+from realtime.mailbox import RESYNC_TYPE, Mailbox
 from resources import Resources
 
 # Pages for syncs and gap fills: bounded memory per socket, few round trips.
@@ -45,11 +50,13 @@ class Revoked(Exception):
 class Delivery:
     res: Resources
     websocket: WebSocket
+    mailbox: Mailbox
     user_id: str
     jti: str
     sent_seq: dict[str, int] = field(default_factory=dict)
-    last_badge: tuple[int, int] | None = None
+    last_badge: Counts | None = None
     badge_due: bool = False
+    badge_asked: bool = False  # a recount is under way; its answer will arrive as `_badge`
     badge_at: float = 0.0
     early: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # chat -> seq -> message
     early_since: dict[str, float] = field(default_factory=dict)
@@ -57,7 +64,7 @@ class Delivery:
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
         deadlines = [since + REORDER_SECONDS for since in self.early_since.values()]
-        if self.badge_due:
+        if self.badge_due and not self.badge_asked:
             deadlines.append(self.badge_at + BADGE_EVERY_SECONDS)
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
@@ -68,8 +75,8 @@ class Delivery:
             if now >= since + REORDER_SECONDS:
                 await self.fill(chat_id, self.sent_seq.get(chat_id, 0), min(self.early[chat_id]) - 1)
                 await self.release(chat_id)
-        if self.badge_due and now >= self.badge_at + BADGE_EVERY_SECONDS:
-            await self.badge()
+        if self.badge_due and not self.badge_asked and now >= self.badge_at + BADGE_EVERY_SECONDS:
+            self.badge()
 
     async def handle(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -77,6 +84,8 @@ class Delivery:
             await self.message(event["message"])
         elif kind == "badge":
             self.badge_due = True
+        elif kind == "_badge":
+            await self.badge_counted(event["counts"])
         elif kind == "_reply":
             await self.send(event["frame"])
         elif kind == "_sync":
@@ -161,11 +170,21 @@ class Delivery:
             if last_seq > self.sent_seq.get(chat_id, 0):
                 await self.fill(chat_id, self.sent_seq.get(chat_id, 0), last_seq)
                 await self.release(chat_id)
-        await self.badge()
+        if self.badge_asked:
+            self.badge_due = True  # the recount under way may have started before what was just sent
+        else:
+            self.badge()
 
-    async def badge(self) -> None:
-        self.badge_due, self.badge_at = False, time.monotonic()
-        counts = await self.res.badges.count(self.user_id)
+    def badge(self) -> None:
+        """Ask for a recount; `badge_counted` gets its answer from the mailbox."""
+        self.badge_due, self.badge_asked, self.badge_at = False, True, time.monotonic()
+        self.res.badges.ask(self.user_id, lambda counts: self.mailbox.deliver({"type": "_badge", "counts": counts}))
+
+    async def badge_counted(self, counts: Counts | Exception) -> None:
+        """Send the totals if they changed; a failed recount fails the writer as a failed read would."""
+        self.badge_asked = False
+        if isinstance(counts, Exception):
+            raise counts
         if counts != self.last_badge:
             self.last_badge = counts
             await self.send({"type": "badge", "unread_messages": counts[0], "unread_notifications": counts[1]})

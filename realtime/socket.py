@@ -100,7 +100,7 @@ class Connection:
         return self.claims.user_id
 
     async def run(self) -> None:
-        delivery = Delivery(self.res, self.websocket, self.user_id, self.claims.jti)
+        delivery = Delivery(self.res, self.websocket, self.mailbox, self.user_id, self.claims.jti)
         try:
             await self.hello(delivery)
         except (SQLAlchemyError, OSError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 CHUNK_BYTES = 64 * 1024
 
@@ -12,13 +13,15 @@ class TcpProxy:
     """Forwards each connection to a loopback port on to `target_host:target_port`.
 
     `stop()` closes the listener and aborts every forwarded connection, as a
-    crashed server would; `start()` listens again on the same port.
+    crashed server would; `start()` listens again on the same port. While
+    `reply_delay` is set, every reply waits that many seconds: a slow server.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target_host = target_host
         self.target_port = target_port
         self.port = 0
+        self.reply_delay = 0.0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._forwarding: set[asyncio.Task[None]] = set()
@@ -48,7 +51,8 @@ class TcpProxy:
             upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
             writers.append(upstream_writer)
             self._writers.add(upstream_writer)
-            await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
+            replies = pipe(upstream_reader, client_writer, lambda: self.reply_delay)
+            await asyncio.gather(pipe(client_reader, upstream_writer), replies)
         except OSError:
             pass  # The target is down: the client sees its connection closed.
         finally:
@@ -58,10 +62,14 @@ class TcpProxy:
             self._forwarding.discard(task)
 
 
-async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: Callable[[], float] = lambda: 0.0
+) -> None:
     """Copy until either side ends, then close the writer so the other direction ends too."""
     try:
         while data := await reader.read(CHUNK_BYTES):
+            if pause := delay():
+                await asyncio.sleep(pause)
             writer.write(data)
             await writer.drain()
     except ConnectionError:

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from realtime.socket import CLOSE_TRY_AGAIN
 from tests.conftest import through
-from tests.live import Server, chat_between, next_frame, open_socket, register, send_frame, server_env
+from tests.live import Server, chat_between, frames_until, next_frame, open_socket, register, send_frame, server_env
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
@@ -32,6 +33,15 @@ async def server(tmp_path: Path, database_proxy: TcpProxy) -> AsyncIterator[Serv
         yield started
     finally:
         await asyncio.to_thread(started.stop)
+
+
+async def chat_with_sockets(server: Server, database_proxy: TcpProxy) -> tuple[str, ClientConnection, ClientConnection]:
+    """A chat, and a socket of its renter and of its owner, both past their hello."""
+    owner, renter, chat_id = await chat_between(server, through(database_proxy))
+    renter_ws, owner_ws = await open_socket(server, renter["token"]), await open_socket(server, owner["token"])
+    for ws in (renter_ws, owner_ws):
+        await next_frame(ws, "hello")
+    return chat_id, renter_ws, owner_ws
 
 
 async def test_a_socket_that_cannot_reach_the_database_is_closed_with_1013_and_the_next_one_works(
@@ -68,10 +78,7 @@ async def test_a_socket_whose_reads_fail_while_the_database_is_down_is_closed_wi
 async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_and_its_retry_takes_the_next_seq(
     server: Server, database_proxy: TcpProxy
 ) -> None:
-    owner, renter, chat_id = await chat_between(server, through(database_proxy))
-    renter_ws, owner_ws = await open_socket(server, renter["token"]), await open_socket(server, owner["token"])
-    for ws in (renter_ws, owner_ws):
-        await next_frame(ws, "hello")
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
     await database_proxy.stop()
 
     client_id = str(uuid.uuid4())
@@ -84,3 +91,31 @@ async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_
     assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2  # the refused send took no seq
     delivered = await next_frame(owner_ws, "message")
     assert (delivered["message"]["seq"], delivered["message"]["message"]) == (2, "Is it still available?")
+
+
+async def test_a_slow_badge_recount_does_not_hold_up_the_frames_behind_it(
+    server: Server, database_proxy: TcpProxy
+) -> None:
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    database_proxy.reply_delay = 1.0  # every query now takes a second: the recount below too
+
+    await owner_ws.send(send_frame(chat_id, "Yes, it is"))
+    assert (await next_frame(renter_ws, "message"))["message"]["seq"] == 2
+    # The message's badge recount started before that frame was written, and waits on the database.
+    await renter_ws.send(json.dumps({"type": "ping"}))
+    *before, badge = await frames_until(renter_ws, "badge")
+    assert "pong" in [frame["type"] for frame in before], f"the pong waited behind the badge recount: {before}"
+    assert (badge["unread_messages"], badge["unread_notifications"]) == (1, 0)
+
+
+async def test_a_socket_whose_badge_recount_fails_is_closed_with_1013(server: Server, database_proxy: TcpProxy) -> None:
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    database_proxy.reply_delay = 1.0
+
+    await owner_ws.send(send_frame(chat_id, "Yes, it is"))
+    await next_frame(renter_ws, "message")
+    await database_proxy.stop()  # the message's badge recount, under way, loses its connection
+
+    with pytest.raises(ConnectionClosed) as closed:
+        await next_frame(renter_ws, "badge")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
