@@ -77,3 +77,25 @@ async def test_a_recount_asked_for_after_a_change_sees_it(
     assert await counter.count(renter["user_id"]) == (0, 0)
     await say(client, owner, chat_id, "news")
     assert await counter.count(renter["user_id"]) == (1, 0)
+
+
+async def test_recounts_asked_soon_after_a_query_wait_for_the_next_one_and_share_it(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, settings: Settings
+) -> None:
+    owner = await register(user_type="owner")
+    renter, other = await register(), await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))  # notifies the owner
+    await say(client, owner, chat_id, "news")
+    async with short_lived_engine(settings.database_url) as engine:
+        badges = BadgeCounter(engine, gather_seconds=0.5)
+        badges.start()
+        try:
+            assert await badges.count(owner["user_id"]) == (0, 1)  # a query now: the next waits 0.5 s
+            before = badges.queries
+            first = asyncio.create_task(badges.count(renter["user_id"]))
+            await asyncio.sleep(0.05)  # long after an ungathered query would have answered `first`
+            counts = await asyncio.gather(first, badges.count(other["user_id"]))
+            assert counts == [(1, 0), (0, 0)]
+            assert badges.queries - before == 1, "the second recount did not join the first's query"
+        finally:
+            await badges.stop()
