@@ -191,9 +191,11 @@ def _retrieved(future: asyncio.Future[Sent]) -> None:
 def message_events(
     outbox: Outbox, chat: Chat | ChatState, sender_id: str, message: dict[str, Any], *, receipt: bool
 ) -> None:
-    """The message to both sides; `receipt`: writing read the counterpart's messages, who hear so; a badge.
+    """The message to both sides and a badge to the recipient.
 
-    For every stored message: a send's, and the first of a new chat (realtime/actions.py).
+    `receipt`: writing read the counterpart's messages, who hears so, and the writer's unread count
+    fell, so the writer gets a badge too. For every stored message: a send's, and the first of a new
+    chat (realtime/actions.py).
     """
     recipient = chat.owner_id if sender_id == chat.renter_id else chat.renter_id
     outbox.add([chat.renter_id, chat.owner_id], {"type": "message", "message": message})
@@ -201,4 +203,6 @@ def message_events(
         outbox.add(
             [recipient], {"type": "read", "chat_id": chat.id, "reader_id": sender_id, "up_to_seq": message["seq"]}
         )
-    outbox.badge(recipient)
+        outbox.badge(recipient, sender_id)
+    else:
+        outbox.badge(recipient)

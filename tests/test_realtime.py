@@ -73,6 +73,24 @@ async def test_read_receipts_and_badges(server: Server, database_url: str) -> No
         }
 
 
+async def test_replying_reads_the_chat_and_the_writers_tabs_get_a_badge(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)  # the renter's "Hi" is unread
+    async with (
+        await open_socket(server, owner["token"]) as writing,
+        await open_socket(server, owner["token"]) as other_tab,
+        await open_socket(server, renter["token"]) as renter_ws,
+    ):
+        assert (await next_frame(other_tab, "hello"))["unread_messages"] == 1
+        for ws in (writing, renter_ws):
+            await next_frame(ws, "hello")
+        await writing.send(send_frame(chat_id, "Yes, it is", "reply-1"))
+        receipt = await next_frame(renter_ws, "read")
+        assert (receipt["reader_id"], receipt["up_to_seq"]) == (owner["user_id"], 2)
+        assert (await next_frame(other_tab, "badge"))["unread_messages"] == 0
+        r = await call(server, "GET", "/api/chats/unread-count", owner["token"])
+        assert r.json()["unread_count"] == 0
+
+
 async def test_typing_reaches_the_counterpart_only(server: Server, database_url: str) -> None:
     owner, renter, chat_id = await chat_between(server, database_url)
     stranger = await register(server)
