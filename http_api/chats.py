@@ -25,7 +25,7 @@ from http_api.schemas.chats import (
 )
 from persistence import chats, messages
 from realtime import actions
-from realtime.outbox import committed
+from realtime.outbox import BLOCKED_TYPE, committed
 from resources import resources
 
 
@@ -110,6 +110,8 @@ async def change_status(request: Request, auth: Auth, status: str) -> ChatOut:
         chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id, lock=True)
         if chat.status != "blocked":  # a block is final; archiving cannot lift it
             await chats.set_status(session, chat, status)
+            if status == "blocked":  # sockets that let typing through to this chat stop doing so
+                outbox.add([chat.renter_id, chat.owner_id], {"type": BLOCKED_TYPE, "chat_id": chat.id})
         outbox.badge(chat.renter_id, chat.owner_id)
         listed = await chats.describe(session, chat, auth.user.id)
     return ChatOut.of(listed, auth.user.id)

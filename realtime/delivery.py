@@ -32,6 +32,7 @@ from persistence import chats, messages, users
 from persistence.models import Chat
 from realtime.badges import Counts
 from realtime.mailbox import RESYNC_TYPE, Mailbox
+from realtime.outbox import BLOCKED_TYPE
 from resources import Resources
 
 # Pages for syncs and gap fills: bounded memory per socket, few round trips.
@@ -58,6 +59,7 @@ class Delivery:
     badge_due: bool = False
     badge_asked: bool = False  # a recount is under way; its answer will arrive as `_badge`
     badge_at: float = 0.0
+    typing_to: dict[str, str] = field(default_factory=dict)  # the connection's: chat -> who hears our typing
     early: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # chat -> seq -> message
     early_since: dict[str, float] = field(default_factory=dict)
 
@@ -86,6 +88,8 @@ class Delivery:
             self.badge_due = True
         elif kind == "_badge":
             await self.badge_counted(event["counts"])
+        elif kind == BLOCKED_TYPE:
+            self.typing_to.pop(event["chat_id"], None)
         elif kind == "_reply":
             await self.send(event["frame"])
         elif kind == "_sync":

@@ -19,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtime.fanout import Fanout
 from resources import Resources
 
+# Internal: a chat was blocked. Its members' sockets forget who heard their typing in it, so that the
+# next typing frame reads the chat again and is refused (realtime/socket.py).
+BLOCKED_TYPE = "_blocked"
+
 
 def user_channel(user_id: str) -> str:
     return f"user:{user_id}"

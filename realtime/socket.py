@@ -87,7 +87,8 @@ class Connection:
     claims: Claims
     mailbox: Mailbox
     limits: Limits = field(default_factory=Limits)
-    counterparts: dict[str, str] = field(default_factory=dict)  # chat_id -> who hears our typing
+    # chat_id -> who hears our typing; the writer drops a chat when it is blocked (outbox.BLOCKED_TYPE)
+    counterparts: dict[str, str] = field(default_factory=dict)
     pending: asyncio.Queue[Any] | None = None  # frames for the worker; both are made by the first such frame
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # What ended the connection: the first of its tasks to finish, or a Close from a timer or the mailbox.
@@ -100,7 +101,9 @@ class Connection:
         return self.claims.user_id
 
     async def run(self) -> None:
-        delivery = Delivery(self.res, self.websocket, self.mailbox, self.user_id, self.claims.jti)
+        delivery = Delivery(
+            self.res, self.websocket, self.mailbox, self.user_id, self.claims.jti, typing_to=self.counterparts
+        )
         try:
             await self.hello(delivery)
         except (SQLAlchemyError, OSError):
