@@ -59,7 +59,7 @@ class Delivery:
     badge_due: bool = False
     badge_asked: bool = False  # a recount is under way; its answer will arrive as `_badge`
     badge_at: float = 0.0
-    typing_to: dict[str, str] = field(default_factory=dict)  # the connection's: chat -> who hears our typing
+    counterparts: dict[str, str] = field(default_factory=dict)  # the connection's: chat -> who hears our typing
     early: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # chat -> seq -> message
     early_since: dict[str, float] = field(default_factory=dict)
 
@@ -89,7 +89,7 @@ class Delivery:
         elif kind == "_badge":
             await self.badge_counted(event["counts"])
         elif kind == BLOCKED_TYPE:
-            self.typing_to.pop(event["chat_id"], None)
+            self.counterparts.pop(event["chat_id"], None)
         elif kind == "_reply":
             await self.send(event["frame"])
         elif kind == "_sync":

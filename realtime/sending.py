@@ -203,6 +203,4 @@ def message_events(
         outbox.add(
             [recipient], {"type": "read", "chat_id": chat.id, "reader_id": sender_id, "up_to_seq": message["seq"]}
         )
-        outbox.badge(recipient, sender_id)
-    else:
-        outbox.badge(recipient)
+    outbox.badge(recipient, *([sender_id] if receipt else []))

@@ -102,7 +102,7 @@ class Connection:
 
     async def run(self) -> None:
         delivery = Delivery(
-            self.res, self.websocket, self.mailbox, self.user_id, self.claims.jti, typing_to=self.counterparts
+            self.res, self.websocket, self.mailbox, self.user_id, self.claims.jti, counterparts=self.counterparts
         )
         try:
             await self.hello(delivery)
