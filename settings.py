@@ -54,6 +54,9 @@ class Settings:
     # Events a WebSocket may fall behind before it is closed with 1013. Events are shared
     # between the sockets of a channel, so a full backlog costs about 8 bytes an event.
     ws_backlog: int = 1024
+    # Sends a second one WebSocket may make before it is refused with rate_limited (REALTIME.md: 20).
+    # A policy against one runaway client, not a throughput control: the server's capacity is shared.
+    ws_sends_per_second: int = 20
 
     @property
     def is_production(self) -> bool:
@@ -73,6 +76,8 @@ class Settings:
             raise SettingsError("BCRYPT_ROUNDS must be between 4 and 31")
         if self.ws_backlog < 16:
             raise SettingsError("WS_BACKLOG must be at least 16")
+        if not 1 <= self.ws_sends_per_second <= 1000:
+            raise SettingsError("WS_SENDS_PER_SECOND must be between 1 and 1000")
         return self
 
 
@@ -92,4 +97,5 @@ def load_settings(env_file: str | Path | None = PROJECT_DIR / ".env") -> Setting
         app_env=config("APP_ENV", default=defaults.app_env),
         bcrypt_rounds=config("BCRYPT_ROUNDS", cast=int, default=defaults.bcrypt_rounds),
         ws_backlog=config("WS_BACKLOG", cast=int, default=defaults.ws_backlog),
+        ws_sends_per_second=config("WS_SENDS_PER_SECOND", cast=int, default=defaults.ws_sends_per_second),
     ).check()

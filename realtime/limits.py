@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 # REALTIME.md: more than 20 sends or 5 typing frames a second are refused.
-SENDS_PER_SECOND = 20
+# The send limit is a setting (WS_SENDS_PER_SECOND, settings.py).
 TYPING_PER_SECOND = 5
 # Pings, reads and syncs are cheap but not free; a person never sends 30 a second.
 OTHER_PER_SECOND = 30
@@ -35,14 +35,18 @@ class Bucket:
 
 @dataclass(slots=True)
 class Limits:
-    buckets: dict[str, Bucket] = field(
-        default_factory=lambda: {
-            "send": Bucket(SENDS_PER_SECOND),
-            "typing": Bucket(TYPING_PER_SECOND),
-            "other": Bucket(OTHER_PER_SECOND),
-        }
-    )
+    buckets: dict[str, Bucket]
     refusals: list[float] = field(default_factory=list)
+
+    @classmethod
+    def per_socket(cls, sends_per_second: int) -> Limits:
+        return cls(
+            {
+                "send": Bucket(sends_per_second),
+                "typing": Bucket(TYPING_PER_SECOND),
+                "other": Bucket(OTHER_PER_SECOND),
+            }
+        )
 
     def allow(self, frame_type: str) -> bool:
         return self.buckets.get(frame_type, self.buckets["other"]).take()

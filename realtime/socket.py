@@ -71,7 +71,7 @@ async def endpoint(websocket: WebSocket) -> None:
         await close(websocket, database_failed("checking its credentials"))
         return
     async with res.fanout.subscribe(user_channel(claims.user_id), maxsize=res.settings.ws_backlog) as mailbox:
-        connection = Connection(res, websocket, claims, mailbox)
+        connection = Connection(res, websocket, claims, mailbox, Limits.per_socket(res.settings.ws_sends_per_second))
         try:
             # Inside the try: a socket cancelled while joining must still leave, or its user stays online.
             await res.presence.connected(claims.user_id)
@@ -86,7 +86,7 @@ class Connection:
     websocket: WebSocket
     claims: Claims
     mailbox: Mailbox
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits
     # chat_id -> who hears our typing; the writer drops a chat when it is blocked (outbox.BLOCKED_TYPE)
     counterparts: dict[str, str] = field(default_factory=dict)
     pending: asyncio.Queue[Any] | None = None  # frames for the worker; both are made by the first such frame

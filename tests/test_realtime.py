@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from tests.conftest import MYSQL_URL, REDIS_URL
 from tests.live import (
     Server,
     call,
@@ -20,6 +22,7 @@ from tests.live import (
     open_socket,
     register,
     send_frame,
+    server_env,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -189,24 +192,42 @@ async def test_a_client_id_retry_is_acked_with_the_first_copy(server: Server, da
     assert [m["seq"] for m in history] == [1, 2]
 
 
-async def test_sends_past_the_rate_limit_are_refused(server: Server, database_url: str) -> None:
+async def burst(server: Server, database_url: str, count: int) -> tuple[list[str], set[str]]:
+    """Send `count` messages at once from one socket: the client_ids refused as rate_limited, and those stored."""
     owner, renter, chat_id = await chat_between(server, database_url)
     async with await open_socket(server, renter["token"]) as ws:
         await next_frame(ws, "hello")
-        for n in range(30):
+        for n in range(count):
             await ws.send(send_frame(chat_id, f"spam {n}", f"s-{n}"))
         outcomes: dict[str, str] = {}
-        while len(outcomes) < 30:
+        while len(outcomes) < count:
             frame = await next_frame(ws)
             if frame["type"] == "ack":
                 outcomes[frame["client_id"]] = "ack"
             elif frame["type"] == "error":
                 outcomes[frame["client_id"]] = frame["code"]
     refused = [c for c, outcome in outcomes.items() if outcome == "rate_limited"]
-    assert 1 <= len(refused) <= 10 and list(outcomes.values()).count("ack") >= 20
+    assert list(outcomes.values()).count("ack") == count - len(refused)
     history = (await call(server, "GET", f"/api/chats/{chat_id}/messages?limit=100", owner["token"])).json()
-    stored = {m["client_id"] for m in history["messages"]}
-    assert stored.isdisjoint(refused) and len(stored - {None}) == 30 - len(refused)
+    stored = {m["client_id"] for m in history["messages"]} - {None}
+    assert stored.isdisjoint(refused) and len(stored) == count - len(refused)
+    return refused, stored
+
+
+async def test_sends_past_the_rate_limit_are_refused(server: Server, database_url: str) -> None:
+    refused, _ = await burst(server, database_url, 30)
+    assert 1 <= len(refused) <= 10
+
+
+async def test_the_send_limit_is_a_setting(tmp_path: Path) -> None:
+    database = MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path / 'homer.db'}"
+    env = server_env(database, REDIS_URL or "memory://", tmp_path / "uploads") | {"WS_SENDS_PER_SECOND": "5"}
+    server = Server(env).start()
+    try:
+        refused, _ = await burst(server, database, 12)
+    finally:
+        server.stop()
+    assert 5 <= len(refused) <= 7  # a full bucket of 5, then a token every 200 ms; at the default 20, none
 
 
 async def test_sends_made_just_before_the_tab_closes_are_stored(server: Server, database_url: str) -> None:
