@@ -79,16 +79,32 @@ class Mailbox:
 
     async def get(self) -> dict[str, Any]:
         """The next event; raises `Overflowed` or `MailboxClosed` as soon as the mailbox is closed."""
-        while True:
-            if self._end is not None:
-                raise self._end(self.channel)
-            if self._events:
-                return self._events.popleft()
-            self._waiter = asyncio.get_running_loop().create_future()
+        while (event := await self.get_within(None)) is None:
+            pass
+        return event
+
+    async def get_within(self, seconds: float | None) -> dict[str, Any] | None:
+        """As `get()`, but None when no event came within `seconds` (None: no time limit).
+
+        Cheaper than `asyncio.timeout` around `get()`, and the socket's writer waits like this for
+        every event: an event already waiting costs no timer at all, one still to come a timer
+        handle, where the context manager costs an object, a handle and its bookkeeping each time.
+        """
+        if self._end is None and not self._events:
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            # Only deliver(), close() and this timer wake the waiter: woken with no event and still
+            # open means the time is up.
+            timer = None if seconds is None else loop.call_later(seconds, self._wake)
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+        if self._end is not None:
+            raise self._end(self.channel)
+        return self._events.popleft() if self._events else None
 
     async def wait_closed(self) -> None:
         """Return once the mailbox is closed."""

@@ -183,13 +183,9 @@ class Connection:
                 if wait == 0:
                     await delivery.tick()
                     continue
-                try:
-                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for makes a task for every event.
-                    async with asyncio.timeout(wait):
-                        event = await self.mailbox.get()
-                except TimeoutError:
-                    continue
-                await delivery.handle(event)
+                event = await self.mailbox.get_within(wait)
+                if event is not None:
+                    await delivery.handle(event)
         except Overflowed:
             raise Close(CLOSE_TRY_AGAIN, "Too far behind; reconnect and sync") from None
         except MailboxClosed:

@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from realtime.fanout import Fanout
-from realtime.mailbox import RESYNC_TYPE, MailboxClosed, Overflowed
+from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed, Overflowed
 from realtime.publisher import MAX_QUEUED_EVENTS
 from tests.conftest import REDIS_URL
 from tests.live import receive
@@ -177,6 +177,23 @@ async def test_overflow_wakes_a_waiting_reader(fanout: Fanout, channel: str) -> 
         await asyncio.wait_for(waiting, DELIVERY_SECONDS)
         with pytest.raises(Overflowed):
             await mailbox.get()
+
+
+async def test_get_within_ends_with_an_event_or_the_time_or_the_close() -> None:
+    mailbox, loop = Mailbox("test", maxsize=4), asyncio.get_running_loop()
+    started = loop.time()
+    assert await mailbox.get_within(0.05) is None
+    assert loop.time() - started >= 0.04
+    loop.call_later(0.02, mailbox.deliver, {"n": 1})
+    assert await asyncio.wait_for(mailbox.get_within(0.05), 1) == {"n": 1}
+    # The timer of that wait must not outlive it and end this one, which has no limit, at 0.05 s.
+    loop.call_later(0.15, mailbox.deliver, {"n": 2})
+    assert await asyncio.wait_for(mailbox.get_within(None), 1) == {"n": 2}
+    mailbox.deliver({"n": 3})
+    assert await mailbox.get_within(0) == {"n": 3}  # already there: no wait at all
+    loop.call_later(0.02, mailbox.close)
+    with pytest.raises(MailboxClosed):
+        await asyncio.wait_for(mailbox.get_within(5), 1)
 
 
 async def test_a_thousand_events_arrive_in_order_at_every_mailbox(fanout: Fanout, channel: str) -> None:
