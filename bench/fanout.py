@@ -173,10 +173,9 @@ async def measure(
     quick = args.quick
     seconds = 3.0 if quick else 10.0
     rates = [100, 250, 500]
-    steps = [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 20_000]
+    steps = [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, MAX_SOCKET_RATE * 2 * PAIRS]
     if not quick:
         steps = sorted({*steps, 1500, 2500, 7000})
-    top = MAX_SOCKET_RATE * 2 * PAIRS
     idle = args.idle or (500 if quick else 5000)
     results: dict[str, Any] = {"idle": idle}
     print(f"setting up {PAIRS} pairs on each system")
@@ -190,8 +189,7 @@ async def measure(
             results[name, "latency"] = found
     for system in () if args.memory_only else (relay, homer):
         print(f"{system.name}: zero-loss search")
-        capped = [rate for rate in steps if rate <= top]
-        results[system.name, "zero_loss"] = await zero_loss(system, capped, 3.0 if quick else 5.0)
+        results[system.name, "zero_loss"] = await zero_loss(system, steps, 3.0 if quick else 5.0)
     for system in (relay, homer):
         await close_system(system)
         print(f"{system.name}: idle sockets")

@@ -56,7 +56,7 @@ def report(results: dict[str, Any]) -> None:
     homer_best, relay_best = results["homer", "zero_loss"], results["relay", "zero_loss"]
     homer_kb = results["homer", "idle_kb"]
     long_ms, short_ms = results["long_short"]
-    default_limit = Settings().ws_sends_per_second
+    default_limit = Settings.ws_sends_per_second
     print(f"\nzero-loss throughput: relay {relay_best} msg/s, homer {homer_best} msg/s", end="")
     print(f" ({ratio(homer_best, relay_best)})")
     print(f"  homer ran with WS_SENDS_PER_SECOND={sends_per_second}; at the default of {default_limit} sends/s per")

@@ -36,6 +36,11 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request dro
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
 
+def database_for(folder: Path) -> str:
+    """The suite's MariaDB when TEST_DATABASE_URL is set, else a SQLite file of its own in `folder`."""
+    return MYSQL_URL or f"sqlite+aiosqlite:///{folder / 'homer.db'}"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("mysql") and not MYSQL_URL.startswith("mysql"):
@@ -47,7 +52,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        database_url=MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path / 'homer.db'}",
+        database_url=database_for(tmp_path),
         broadcast_url=REDIS_URL or "memory://",
         upload_dir=tmp_path / "uploads",
         bcrypt_rounds=4,  # the lowest cost: tests check behaviour, not hashing strength
@@ -167,7 +172,7 @@ def make_property(client: httpx.AsyncClient) -> MakeProperty:
 
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('live') / 'homer.db'}"
+    return database_for(tmp_path_factory.mktemp("live"))
 
 
 @pytest.fixture(scope="module")

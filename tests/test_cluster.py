@@ -18,7 +18,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.conftest import MYSQL_URL, REDIS_URL
+from tests.conftest import REDIS_URL, database_for
 from tests.live import (
     RedisServer,
     Server,
@@ -33,10 +33,6 @@ from tests.live import (
 )
 
 pytestmark = [pytest.mark.timeout(120)]
-
-
-def database_for(tmp_path: Path) -> str:
-    return MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path / 'homer.db'}"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.conftest import MYSQL_URL, REDIS_URL
+from tests.conftest import REDIS_URL, database_for
 from tests.live import (
     Server,
     call,
@@ -220,7 +220,7 @@ async def test_sends_past_the_rate_limit_are_refused(server: Server, database_ur
 
 
 async def test_the_send_limit_is_a_setting(tmp_path: Path) -> None:
-    database = MYSQL_URL or f"sqlite+aiosqlite:///{tmp_path / 'homer.db'}"
+    database = database_for(tmp_path)
     env = server_env(database, REDIS_URL or "memory://", tmp_path / "uploads") | {"WS_SENDS_PER_SECOND": "5"}
     server = Server(env).start()
     try:
