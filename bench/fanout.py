@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
 import statistics
 import subprocess
@@ -45,7 +46,7 @@ from fanout_systems import (  # noqa: E402
     start_relay,
 )
 from homer_setup import DATABASE_URL, homer_pairs, idle_tokens, send_cost  # noqa: E402
-from machine import process_cpu_seconds, rss_kb  # noqa: E402
+from machine import database_pids, machine_busy_seconds, process_cpu_seconds, rss_kb  # noqa: E402
 
 from tests.live import Server, free_port, server_env  # noqa: E402
 
@@ -58,6 +59,7 @@ SENDS_PER_SECOND = 120
 ROUNDS = 3  # latency windows per rate and system, the two systems taking turns
 DRAIN_SECONDS = 5.0  # how long a window waits for stragglers before counting them lost
 P99_CEILING = 2.0  # seconds: past this a rate does not count as delivered, lost or not
+DATABASE_PIDS = database_pids()
 
 
 def raise_file_limit() -> None:
@@ -74,7 +76,7 @@ async def run_window(system: System, rate: float, seconds: float) -> Window:
     system.window = window = Window()
     endpoints = system.endpoints
     start, total = time.monotonic(), int(rate * seconds)
-    cpu_before = process_cpu_seconds(system.pids)
+    before = usage(system.pids)
     while window.sent < total:
         due = min(total, int((time.monotonic() - start) * rate) + 1)
         while window.sent < due:
@@ -89,9 +91,17 @@ async def run_window(system: System, rate: float, seconds: float) -> Window:
     deadline = time.monotonic() + DRAIN_SECONDS
     while window.expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    window.cpu = process_cpu_seconds(system.pids) - cpu_before
+    after = usage(system.pids)
+    window.seconds = time.monotonic() - start
+    window.cpu, window.client_cpu, window.database_cpu, window.machine_cpu = (a - b for a, b in zip(after, before))
     await asyncio.sleep(0.2)  # let the echoes and badges of the last sends settle before the next window
     return window
+
+
+def usage(server_pids: list[int]) -> tuple[float, float, float, float]:
+    """CPU seconds so far: the servers', this client's, MariaDB's (when it runs here) and the whole machine's."""
+    servers, client = process_cpu_seconds(server_pids), sum(os.times()[:2])
+    return servers, client, process_cpu_seconds(DATABASE_PIDS), machine_busy_seconds()
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -118,6 +128,7 @@ async def latencies(systems: list[System], rates: list[int], seconds: float) -> 
                     f"  {system.name} {rate} msg/s, window {turn}: p99 {percentile(window.latencies, 99) * 1000:.1f}"
                     f" ms, lost {window.lost}, server CPU {window.cpu_ms:.2f} ms/msg ({window.paced})"
                 )
+                print(f"    {window.cores}")
                 pooled[system.name].add(window)
         for name, merged in pooled.items():
             quantiles = [percentile(merged.latencies, q) * 1000 for q in (50, 95, 99)]
@@ -126,16 +137,23 @@ async def latencies(systems: list[System], rates: list[int], seconds: float) -> 
     return found
 
 
-async def zero_loss(system: System, rates: list[int], seconds: float) -> int:
-    best = 0
+async def zero_loss(system: System, rates: list[int], seconds: float) -> tuple[int, list[str]]:
+    """The highest rate delivered with nothing lost and a p99 under P99_CEILING.
+
+    Also where the machine's CPU went at that rate and at the next (which failed): on 2 shared cores the
+    search ends where the machine runs out, so the two systems' figures are each one's CPU per message.
+    """
+    best, cores = 0, list[str]()
     for rate in rates:
         window = await run_window(system, rate, seconds)
         p99 = percentile(window.latencies, 99)
         print(f"  {system.name} {rate} msg/s: lost {window.lost}, p99 {p99 * 1000:.0f} ms ({window.paced})")
+        print(f"    {window.cores}")
+        cores = [*cores[-1:], f"{rate} msg/s: {window.cores}"]
         if window.lost or p99 > P99_CEILING:
             break
         best = rate
-    return best
+    return best, cores
 
 
 async def idle_memory(system: System, count: int) -> float:
@@ -189,7 +207,8 @@ async def measure(
             results[name, "latency"] = found
     for system in () if args.memory_only else (relay, homer):
         print(f"{system.name}: zero-loss search")
-        results[system.name, "zero_loss"] = await zero_loss(system, steps, 3.0 if quick else 5.0)
+        best, cores = await zero_loss(system, steps, 3.0 if quick else 5.0)
+        results[system.name, "zero_loss"], results[system.name, "zero_loss_cores"] = best, cores
     for system in (relay, homer):
         await close_system(system)
         print(f"{system.name}: idle sockets")

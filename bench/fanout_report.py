@@ -50,7 +50,7 @@ def report(results: dict[str, Any]) -> None:
             print(f"{name + f' {rate}/s':16}{p50:8.1f}{p95:8.1f}{p99:8.1f}{lost:6.0f}{cpu_ms:9.2f}   {note}")
     print("homer's ack, from a send to its ack (stored and answered, before any fan-out):")
     for rate in results["rates"]:
-        ack_p50, ack_p99 = results["homer", "latency"][rate][5:]
+        ack_p50, ack_p99 = results["homer", "latency"][rate][5:7]
         print(f"  {rate}/s: p50 {ack_p50:.1f} ms, p99 {ack_p99:.1f} ms")
     homer_p99, relay_p99 = results["homer", "latency"][500][2], results["relay", "latency"][500][2]
     homer_best, relay_best = results["homer", "zero_loss"], results["relay", "zero_loss"]
@@ -59,6 +59,9 @@ def report(results: dict[str, Any]) -> None:
     default_limit = Settings.ws_sends_per_second
     print(f"\nzero-loss throughput: relay {relay_best} msg/s, homer {homer_best} msg/s", end="")
     print(f" ({ratio(homer_best, relay_best)})")
+    for name in ("relay", "homer"):
+        for cores in results[name, "zero_loss_cores"]:
+            print(f"  {name} at {cores}")
     print(f"  homer ran with WS_SENDS_PER_SECOND={sends_per_second}; at the default of {default_limit} sends/s per")
     print(f"  socket, {pairs} pairs could offer it at most {default_limit * 2 * pairs} msg/s")
     print_idle(results)

@@ -50,7 +50,13 @@ class Window:
     acks: list[float] = field(default_factory=list)
     expected: dict[str, int] = field(default_factory=dict)  # message id -> receiving endpoint's index
     sending: float = 0.0  # seconds the client took to send them: above rate * seconds, it fell behind
-    cpu: float = 0.0  # CPU seconds both server processes used from the first send to the end of the drain
+    # From the first send to the end of the drain: wall seconds, and the CPU seconds used by both server
+    # processes (`cpu`), this client, MariaDB and the whole machine. The machine is 2 cores shared by all.
+    seconds: float = 0.0
+    cpu: float = 0.0
+    client_cpu: float = 0.0
+    database_cpu: float = 0.0
+    machine_cpu: float = 0.0
 
     @property
     def paced(self) -> str:
@@ -65,9 +71,25 @@ class Window:
         """Server CPU per message sent, ms."""
         return self.cpu / self.sent * 1000
 
+    @property
+    def cores(self) -> str:
+        """Where the machine's CPU went, in cores: the servers, this client, MariaDB, everything else."""
+        if not self.seconds:
+            return ""
+        rest = self.machine_cpu - self.cpu - self.client_cpu - self.database_cpu
+        shares = (self.machine_cpu, self.cpu, self.client_cpu, self.database_cpu, max(0.0, rest))
+        busy, servers, client, database, other = (cpu / self.seconds for cpu in shares)
+        return (
+            f"machine {busy:.2f} cores busy: servers {servers:.2f}, client {client:.2f},"
+            f" MariaDB {database:.2f}, Redis and the rest {other:.2f}"
+        )
+
     def add(self, other: Window) -> None:
         """Pool another window's messages into this one's figures."""
-        self.sent, self.cpu = self.sent + other.sent, self.cpu + other.cpu
+        self.sent, self.cpu, self.seconds = self.sent + other.sent, self.cpu + other.cpu, self.seconds + other.seconds
+        self.client_cpu += other.client_cpu
+        self.database_cpu += other.database_cpu
+        self.machine_cpu += other.machine_cpu
         self.latencies += other.latencies
         self.acks += other.acks
 

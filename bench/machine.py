@@ -42,16 +42,19 @@ def rss_kb(pids: list[int]) -> int:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy so far, all cores (not idle, not waiting on I/O)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pids: list[int]) -> tuple[float, float] | None:
     """CPU seconds used so far by the whole machine, and by `pids` and this script; None off Linux."""
     try:
-        with open("/proc/stat") as stat:
-            machine = [int(ticks) for ticks in stat.readline().split()[1:9]]
-        ours = sum(os.times()[:2]) + process_cpu_seconds(pids)
+        return machine_busy_seconds(), sum(os.times()[:2]) + process_cpu_seconds(pids)
     except OSError:
         return None
-    busy = sum(machine) - machine[3] - machine[4]  # all but idle and iowait
-    return busy / os.sysconf("SC_CLK_TCK"), ours
 
 
 def other_cores(before: tuple[float, float] | None, after: tuple[float, float] | None, seconds: float) -> float | None:
