@@ -46,7 +46,7 @@ from fanout_systems import (  # noqa: E402
     start_relay,
 )
 from homer_setup import DATABASE_URL, homer_pairs, idle_tokens, send_cost  # noqa: E402
-from machine import database_pids, machine_busy_seconds, process_cpu_seconds, rss_kb  # noqa: E402
+from machine import database_pids, pids_named, process_cpu_seconds, rss_kb  # noqa: E402
 
 from tests.live import Server, free_port, server_env  # noqa: E402
 
@@ -59,7 +59,7 @@ SENDS_PER_SECOND = 120
 ROUNDS = 3  # latency windows per rate and system, the two systems taking turns
 DRAIN_SECONDS = 5.0  # how long a window waits for stragglers before counting them lost
 P99_CEILING = 2.0  # seconds: past this a rate does not count as delivered, lost or not
-DATABASE_PIDS = database_pids()
+DATABASE_PIDS, REDIS_PIDS = database_pids(), pids_named("redis-server")
 
 
 def raise_file_limit() -> None:
@@ -93,15 +93,15 @@ async def run_window(system: System, rate: float, seconds: float) -> Window:
         await asyncio.sleep(0.05)
     after = usage(system.pids)
     window.seconds = time.monotonic() - start
-    window.cpu, window.client_cpu, window.database_cpu, window.machine_cpu = (a - b for a, b in zip(after, before))
+    window.cpu, window.client_cpu, window.database_cpu, window.redis_cpu = (a - b for a, b in zip(after, before))
     await asyncio.sleep(0.2)  # let the echoes and badges of the last sends settle before the next window
     return window
 
 
 def usage(server_pids: list[int]) -> tuple[float, float, float, float]:
-    """CPU seconds so far: the servers', this client's, MariaDB's (when it runs here) and the whole machine's."""
+    """CPU seconds so far: the servers', this client's, and MariaDB's and Redis's when they run here."""
     servers, client = process_cpu_seconds(server_pids), sum(os.times()[:2])
-    return servers, client, process_cpu_seconds(DATABASE_PIDS), machine_busy_seconds()
+    return servers, client, process_cpu_seconds(DATABASE_PIDS), process_cpu_seconds(REDIS_PIDS)
 
 
 def percentile(values: list[float], q: int) -> float:

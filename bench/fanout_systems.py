@@ -51,12 +51,12 @@ class Window:
     expected: dict[str, int] = field(default_factory=dict)  # message id -> receiving endpoint's index
     sending: float = 0.0  # seconds the client took to send them: above rate * seconds, it fell behind
     # From the first send to the end of the drain: wall seconds, and the CPU seconds used by both server
-    # processes (`cpu`), this client, MariaDB and the whole machine. The machine is 2 cores shared by all.
+    # processes (`cpu`), this client, MariaDB and Redis, which share the machine's cores.
     seconds: float = 0.0
     cpu: float = 0.0
     client_cpu: float = 0.0
     database_cpu: float = 0.0
-    machine_cpu: float = 0.0
+    redis_cpu: float = 0.0
 
     @property
     def paced(self) -> str:
@@ -73,15 +73,14 @@ class Window:
 
     @property
     def cores(self) -> str:
-        """Where the machine's CPU went, in cores: the servers, this client, MariaDB, everything else."""
+        """Where the CPU went, in cores: the servers, this client, MariaDB, Redis, and all four together."""
         if not self.seconds:
             return ""
-        rest = self.machine_cpu - self.cpu - self.client_cpu - self.database_cpu
-        shares = (self.machine_cpu, self.cpu, self.client_cpu, self.database_cpu, max(0.0, rest))
-        busy, servers, client, database, other = (cpu / self.seconds for cpu in shares)
+        shares = (self.cpu, self.client_cpu, self.database_cpu, self.redis_cpu)
+        servers, client, database, redis = (cpu / self.seconds for cpu in shares)
         return (
-            f"machine {busy:.2f} cores busy: servers {servers:.2f}, client {client:.2f},"
-            f" MariaDB {database:.2f}, Redis and the rest {other:.2f}"
+            f"cores: servers {servers:.2f}, client {client:.2f}, MariaDB {database:.2f}, Redis {redis:.2f};"
+            f" {servers + client + database + redis:.2f} of {os.cpu_count()}"
         )
 
     def add(self, other: Window) -> None:
@@ -89,7 +88,7 @@ class Window:
         self.sent, self.cpu, self.seconds = self.sent + other.sent, self.cpu + other.cpu, self.seconds + other.seconds
         self.client_cpu += other.client_cpu
         self.database_cpu += other.database_cpu
-        self.machine_cpu += other.machine_cpu
+        self.redis_cpu += other.redis_cpu
         self.latencies += other.latencies
         self.acks += other.acks
 

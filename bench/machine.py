@@ -10,17 +10,22 @@ import os
 from pathlib import Path
 
 
-def database_pids() -> list[int]:
-    """The local MariaDB or MySQL server's processes: their CPU serves the benchmark."""
+def pids_named(*names: str) -> list[int]:
+    """The processes whose command is one of `names`."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() in ("mariadbd", "mysqld"):
+                if (entry / "comm").read_text().strip() in names:
                     pids.append(int(entry.name))
             except OSError:
                 continue
     return pids
+
+
+def database_pids() -> list[int]:
+    """The local MariaDB or MySQL server's processes: their CPU serves the benchmark."""
+    return pids_named("mariadbd", "mysqld")
 
 
 def process_cpu_seconds(pids: list[int]) -> float:
@@ -43,7 +48,11 @@ def rss_kb(pids: list[int]) -> int:
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy so far, all cores (not idle, not waiting on I/O)."""
+    """CPU seconds the whole machine has spent busy so far, all cores (not idle, not waiting on I/O).
+
+    Sampled at the scheduler's ticks: over a few seconds of light, timer-paced load on this kind of
+    virtual machine it has read below the per-process times of `process_cpu_seconds`, which are exact.
+    """
     with open("/proc/stat") as stat:
         ticks = [int(t) for t in stat.readline().split()[1:9]]
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
