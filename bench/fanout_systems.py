@@ -85,7 +85,9 @@ class Window:
 
     def add(self, other: Window) -> None:
         """Pool another window's messages into this one's figures."""
-        self.sent, self.cpu, self.seconds = self.sent + other.sent, self.cpu + other.cpu, self.seconds + other.seconds
+        self.sent += other.sent
+        self.seconds += other.seconds
+        self.cpu += other.cpu
         self.client_cpu += other.client_cpu
         self.database_cpu += other.database_cpu
         self.redis_cpu += other.redis_cpu

@@ -43,7 +43,7 @@ Answer = Callable[[Counts | Exception], None]
 
 
 class BadgeCounter:
-    """`ask` and `count` answer a user's (unread messages, unread notifications); `start`/`stop` run the task."""
+    """`ask` answers a user's (unread messages, unread notifications); `start`/`stop` run the task."""
 
     def __init__(self, engine: AsyncEngine, gather_seconds: float = GATHER_SECONDS) -> None:
         # Each recount is one SELECT that sees every commit before it, with no COMMIT round trip after it.
@@ -73,21 +73,6 @@ class BadgeCounter:
             return
         self._waiting.setdefault(user_id, []).append(answer)
         self._wake.set()
-
-    async def count(self, user_id: str) -> Counts:
-        """The user's totals, as `ask` reads them; raises a storage error."""
-        future: asyncio.Future[Counts] = asyncio.get_running_loop().create_future()
-
-        def answer(outcome: Counts | Exception) -> None:
-            if future.done():
-                return
-            if isinstance(outcome, Exception):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
-        self.ask(user_id, answer)
-        return await future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from persistence.engine import short_lived_engine
-from realtime.badges import BadgeCounter
+from realtime.badges import BadgeCounter, Counts
 from settings import Settings
 from tests.conftest import MakeProperty, Register, bearer, open_chat
 
@@ -31,6 +31,22 @@ async def counter(client: httpx.AsyncClient, settings: Settings) -> AsyncIterato
             yield badges
         finally:
             await badges.stop()
+
+
+async def count(counter: BadgeCounter, user_id: str) -> Counts:
+    """The user's totals as the socket's writer gets them from `ask`, awaited; raises the recount's error."""
+    future: asyncio.Future[Counts] = asyncio.get_running_loop().create_future()
+
+    def answer(outcome: Counts | Exception) -> None:
+        if future.done():  # its caller was cancelled
+            return
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    counter.ask(user_id, answer)
+    return await future
 
 
 async def say(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, text: str) -> None:
@@ -57,7 +73,7 @@ async def test_concurrent_recounts_share_one_query_and_each_user_gets_their_own_
     assert r.status_code == 200, r.text  # a blocked chat's unread messages no longer count
     users = [renter, owner, both, quiet]
     before = counter.queries
-    counts = await asyncio.gather(*(counter.count(user["user_id"]) for user in users + [renter]))
+    counts = await asyncio.gather(*(count(counter, user["user_id"]) for user in users + [renter]))
     assert counter.queries - before <= 2, "the recounts did not share a query"
     assert counts == [(2, 0), (0, 3), (3, 1), (0, 0), (2, 0)]
     # The same totals as REST's two counts.
@@ -74,9 +90,9 @@ async def test_a_recount_asked_for_after_a_change_sees_it(
     owner = await register(user_type="owner")
     renter = await register()
     chat_id = await open_chat(client, renter, await make_property(owner))
-    assert await counter.count(renter["user_id"]) == (0, 0)
+    assert await count(counter, renter["user_id"]) == (0, 0)
     await say(client, owner, chat_id, "news")
-    assert await counter.count(renter["user_id"]) == (1, 0)
+    assert await count(counter, renter["user_id"]) == (1, 0)
 
 
 async def test_recounts_asked_soon_after_a_query_wait_for_the_next_one_and_share_it(
@@ -90,11 +106,11 @@ async def test_recounts_asked_soon_after_a_query_wait_for_the_next_one_and_share
         badges = BadgeCounter(engine, gather_seconds=0.5)
         badges.start()
         try:
-            assert await badges.count(owner["user_id"]) == (0, 1)  # a query now: the next waits 0.5 s
+            assert await count(badges, owner["user_id"]) == (0, 1)  # a query now: the next waits 0.5 s
             before = badges.queries
-            first = asyncio.create_task(badges.count(renter["user_id"]))
+            first = asyncio.create_task(count(badges, renter["user_id"]))
             await asyncio.sleep(0.05)  # long after an ungathered query would have answered `first`
-            counts = await asyncio.gather(first, badges.count(other["user_id"]))
+            counts = await asyncio.gather(first, count(badges, other["user_id"]))
             assert counts == [(1, 0), (0, 0)]
             assert badges.queries - before == 1, "the second recount did not join the first's query"
         finally:
