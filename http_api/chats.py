@@ -108,12 +108,17 @@ async def change_status(request: Request, auth: Auth, status: str) -> ChatOut:
     res = resources(request)
     async with committed(res) as (session, outbox):
         chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id, lock=True)
+        blocking = status == "blocked" and chat.status != "blocked"
         if chat.status != "blocked":  # a block is final; archiving cannot lift it
             await chats.set_status(session, chat, status)
-            if status == "blocked":  # sockets that let typing through to this chat stop doing so
+            if blocking:  # sockets that let typing through to this chat stop doing so
                 outbox.add([chat.renter_id, chat.owner_id], {"type": BLOCKED_TYPE, "chat_id": chat.id})
+        # Read here, in the transaction: nothing can fail after the commit but publishing, which never raises.
+        apart = blocking and chat.owner_id not in await chats.counterpart_ids(session, chat.renter_id)
         outbox.badge(chat.renter_id, chat.owner_id)
         listed = await chats.describe(session, chat, auth.user.id)
+    if apart:
+        await actions.hide_presence(res, chat)
     return ChatOut.of(listed, auth.user.id)
 
 

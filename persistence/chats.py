@@ -230,9 +230,10 @@ async def chat_states(session: AsyncSession, user_id: str) -> list[tuple[str, in
 
 
 async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:
-    """Everyone the user shares a chat with: who hears about the user's presence."""
+    """Everyone the user shares a chat with that is not blocked: who hears about the user's presence."""
     counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
-    return list(await session.scalars(select(counterpart).where(member_of(user_id)).distinct()))
+    query = select(counterpart).where(member_of(user_id), Chat.status.in_(READABLE_STATUSES)).distinct()
+    return list(await session.scalars(query))
 
 
 @functools.cache  # one statement per number of users, at most badges.MAX_USERS of them

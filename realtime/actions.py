@@ -7,7 +7,7 @@ from typing import Any
 from http_api.schemas.chats import MessageOut
 from notifications import notify
 from persistence import chats, messages
-from persistence.models import User
+from persistence.models import Chat, User
 from persistence.sends import Draft
 from persistence.types import utcnow
 from realtime.outbox import Outbox, committed, publish
@@ -31,11 +31,15 @@ async def send_message(
 
 
 async def mark_read(res: Resources, reader_id: str, chat_id: str, up_to_seq: int | None) -> tuple[int, int]:
-    """Mark the counterpart's messages read; returns (read seq, the reader's unread count in this chat)."""
+    """Mark the counterpart's messages read; returns (read seq, the reader's unread count in this chat).
+
+    In a blocked chat only the reader's own read state moves: the counterpart
+    hears nothing, and the unread totals leave blocked chats out, so no badge.
+    """
     async with committed(res) as (session, outbox):
         chat = await chats.chat_for_member(session, chat_id, reader_id)
         moved = await chats.mark_read(session, chat, reader_id, up_to_seq)
-        if moved is not None:
+        if moved is not None and chat.status != "blocked":
             receipt = {"type": "read", "chat_id": chat.id, "reader_id": reader_id, "up_to_seq": moved}
             outbox.add([chats.counterpart_id(chat, reader_id)], receipt)
             outbox.badge(reader_id)
@@ -81,9 +85,21 @@ async def notify_new_chat(session: Any, outbox: Outbox, chat: Any, opener: User,
 
 
 async def announce_presence(res: Resources, user_id: str, online: bool) -> None:
-    """Tell everyone who shares a chat with the user that they came online or went offline."""
+    """Tell everyone who shares an unblocked chat with the user that they came online or went offline."""
     async with res.read() as session:
         others = await chats.counterpart_ids(session, user_id)
     outbox = Outbox()
     outbox.add(others, {"type": "presence", "user_id": user_id, "online": online})
+    await publish(res.fanout, outbox)
+
+
+async def hide_presence(res: Resources, chat: Chat) -> None:
+    """After a block that left the two sharing no other chat: each side online goes offline for the other.
+
+    From then on neither hears of the other's presence (`chats.counterpart_ids`),
+    so without this the other side would show them online until it reconnects.
+    """
+    outbox = Outbox()
+    for user_id in await res.presence.online([chat.renter_id, chat.owner_id]):
+        outbox.add([chats.counterpart_id(chat, user_id)], {"type": "presence", "user_id": user_id, "online": False})
     await publish(res.fanout, outbox)

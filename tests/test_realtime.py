@@ -114,30 +114,6 @@ async def test_typing_reaches_the_counterpart_only(server: Server, database_url:
         assert (await next_frame(stranger_ws, "error"))["code"] == "forbidden"
 
 
-async def test_typing_stops_reaching_the_counterpart_once_the_chat_is_blocked(
-    server: Server, database_url: str
-) -> None:
-    owner, renter, chat_id = await chat_between(server, database_url)
-    async with (
-        await open_socket(server, renter["token"]) as renter_ws,
-        await open_socket(server, owner["token"]) as owner_ws,
-    ):
-        for ws in (renter_ws, owner_ws):
-            await next_frame(ws, "hello")
-        await renter_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
-        await next_frame(owner_ws, "typing")
-        r = await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
-        assert r.status_code == 200, r.text
-        # Published after the block's event to the renter: once it is here, that event was delivered.
-        assert (await next_frame(owner_ws, "badge"))["unread_messages"] == 0
-
-        await renter_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
-        assert (await next_frame(renter_ws, "error"))["code"] == "forbidden"
-        await owner_ws.send(json.dumps({"type": "ping"}))
-        after_block = await frames_until(owner_ws, "pong")
-        assert "typing" not in [frame["type"] for frame in after_block], after_block
-
-
 async def test_refused_frames_get_error_frames_and_store_nothing(server: Server, database_url: str) -> None:
     owner, renter, chat_id = await chat_between(server, database_url)
     stranger = await register(server)
@@ -165,16 +141,6 @@ async def test_refused_frames_get_error_frames_and_store_nothing(server: Server,
         assert (await next_frame(ws, "pong")) == {"type": "pong"}  # the socket is still open
     history = (await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])).json()["messages"]
     assert [m["seq"] for m in history] == [1]
-
-
-async def test_a_blocked_chat_refuses_sends(server: Server, database_url: str) -> None:
-    owner, renter, chat_id = await chat_between(server, database_url)
-    await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
-    async with await open_socket(server, renter["token"]) as ws:
-        await next_frame(ws, "hello")
-        await ws.send(send_frame(chat_id, "hello?", "c-b"))
-        error = await next_frame(ws, "error")
-        assert error["code"] == "forbidden" and error["client_id"] == "c-b"
 
 
 async def test_a_client_id_retry_is_acked_with_the_first_copy(server: Server, database_url: str) -> None:

@@ -1,0 +1,119 @@
+"""A blocked chat cuts the live link between its two sides: no messages, typing, read receipts or presence."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection
+
+from tests.live import (
+    Server,
+    call,
+    chat_between,
+    frames_until,
+    make_property,
+    next_frame,
+    open_socket,
+    send_frame,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def block(server: Server, user: dict[str, Any], chat_id: str) -> None:
+    r = await call(server, "POST", f"/api/chats/{chat_id}/block", user["token"])
+    assert r.status_code == 200 and r.json()["status"] == "blocked", r.text
+
+
+async def next_presence(ws: ClientConnection, *, online: bool) -> dict[str, Any]:
+    while (frame := await next_frame(ws, "presence"))["online"] != online:
+        pass
+    return frame
+
+
+async def second_chat(server: Server, owner: dict[str, Any], renter: dict[str, Any]) -> str:
+    """Another chat between the same two, about another of the owner's listings."""
+    property_id = await make_property(server, owner)
+    body = {"property_id": property_id, "initial_message": "And this one?"}
+    r = await call(server, "POST", "/api/chats/initiate", renter["token"], json=body)
+    assert r.status_code == 200 and r.json()["created"], r.text
+    return r.json()["chat_id"]  # type: ignore[no-any-return]
+
+
+async def test_a_blocked_chat_refuses_sends(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(send_frame(chat_id, "hello?", "c-b"))
+        error = await next_frame(ws, "error")
+        assert error["code"] == "forbidden" and error["client_id"] == "c-b"
+
+
+async def test_typing_stops_reaching_the_counterpart_once_the_chat_is_blocked(
+    server: Server, database_url: str
+) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with (
+        await open_socket(server, renter["token"]) as renter_ws,
+        await open_socket(server, owner["token"]) as owner_ws,
+    ):
+        for ws in (renter_ws, owner_ws):
+            await next_frame(ws, "hello")
+        await renter_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
+        await next_frame(owner_ws, "typing")
+        r = await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
+        assert r.status_code == 200, r.text
+        # Published after the block's event to the renter: once it is here, that event was delivered.
+        assert (await next_frame(owner_ws, "badge"))["unread_messages"] == 0
+
+        await renter_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
+        assert (await next_frame(renter_ws, "error"))["code"] == "forbidden"
+        await owner_ws.send(json.dumps({"type": "ping"}))
+        after_block = await frames_until(owner_ws, "pong")
+        assert "typing" not in [frame["type"] for frame in after_block], after_block
+
+
+async def test_reading_a_blocked_chat_moves_the_readers_state_and_tells_the_counterpart_nothing(
+    server: Server, database_url: str
+) -> None:
+    owner, renter, blocked = await chat_between(server, database_url)
+    other = await second_chat(server, owner, renter)
+    async with await open_socket(server, renter["token"]) as renter_ws:
+        await next_frame(renter_ws, "hello")
+        await block(server, owner, blocked)
+        r = await call(server, "POST", f"/api/chats/{blocked}/read", owner["token"], json={})
+        assert r.json() == {"chat_id": blocked, "up_to_seq": 1, "unread_count": 0}, r.text
+        r = await call(server, "POST", f"/api/chats/{other}/read", owner["token"], json={})
+        assert r.status_code == 200, r.text
+        # Both reads publish to the renter's channel in order: a receipt for the blocked chat, or a
+        # presence change from the block (the two still share a chat), would have arrived first.
+        frames = await frames_until(renter_ws, "read")
+        assert frames[-1] == {"type": "read", "chat_id": other, "reader_id": owner["user_id"], "up_to_seq": 1}
+        assert "presence" not in [frame["type"] for frame in frames], frames
+    r = await call(server, "GET", f"/api/chats/{blocked}", owner["token"])
+    assert r.json()["unread_count"] == 0, r.text
+    r = await call(server, "GET", f"/api/chats/{blocked}/messages", renter["token"])
+    assert [m["seq"] for m in r.json()["messages"]] == [1], r.text  # the history stays readable
+
+
+async def test_a_block_takes_each_side_offline_for_the_other(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with (
+        await open_socket(server, owner["token"]) as owner_ws,
+        await open_socket(server, renter["token"]) as renter_ws,
+    ):
+        await next_frame(owner_ws, "hello")
+        assert (await next_frame(renter_ws, "hello"))["online"] == [owner["user_id"]]
+        await next_frame(owner_ws, "presence")  # the renter came online
+        await block(server, renter, chat_id)
+        for ws, other in ((owner_ws, renter), (renter_ws, owner)):
+            # The renter may also hear of the owner coming online: announced a moment after the socket opened.
+            offline = await next_presence(ws, online=False)
+            assert offline == {"type": "presence", "user_id": other["user_id"], "online": False}
+        # Neither is online for the other any more, nor is the blocked chat one with news.
+        async with await open_socket(server, renter["token"]) as second_tab:
+            hello = await next_frame(second_tab, "hello")
+            assert (hello["online"], hello["chats"]) == ([], []), hello
