@@ -27,15 +27,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fanout_report import report, report_memory  # noqa: E402
-from fanout_systems import (  # noqa: E402
+from bench.fanout_report import Results, report, report_memory  # noqa: E402
+from bench.fanout_systems import (  # noqa: E402
     PAIRS,
     REDIS_URL,
     System,
@@ -45,9 +44,8 @@ from fanout_systems import (  # noqa: E402
     relay_system,
     start_relay,
 )
-from homer_setup import DATABASE_URL, homer_pairs, idle_tokens, send_cost  # noqa: E402
-from machine import database_pids, pids_named, process_cpu_seconds, rss_kb  # noqa: E402
-
+from bench.homer_setup import DATABASE_URL, homer_pairs, idle_tokens, send_cost  # noqa: E402
+from bench.machine import database_pids, pids_named, process_cpu_seconds, rss_kb  # noqa: E402
 from tests.live import Server, free_port, server_env  # noqa: E402
 
 # The zero-loss search offers both systems at most this many sends/s per socket: 20,000 msg/s over 100
@@ -187,7 +185,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def measure(
     args: argparse.Namespace, servers: list[Server], relay_ports: list[int], relay_pids: list[int]
-) -> dict[str, Any]:
+) -> Results:
     quick = args.quick
     seconds = 3.0 if quick else 10.0
     rates = [100, 250, 500]
@@ -195,7 +193,7 @@ async def measure(
     if not quick:
         steps = sorted({*steps, 1500, 2500, 7000})
     idle = args.idle or (500 if quick else 5000)
-    results: dict[str, Any] = {"idle": idle}
+    results: Results = {"idle": idle}
     print(f"setting up {PAIRS} pairs on each system")
     pairs = await homer_pairs(servers, PAIRS)
     print(f"registering {idle} users for the idle sockets")

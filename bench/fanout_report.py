@@ -11,6 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from settings import Settings  # noqa: E402
 
+# A run's figures: the run's own by name ("idle", "rates"), each system's by (system, figure).
+Results = dict[str | tuple[str, str], Any]
+
 TARGET_P99_RATIO, TARGET_THROUGHPUT_RATIO, TARGET_IDLE_KB, TARGET_LONG_RATIO = 3.0, 0.5, 30.0, 1.2
 
 
@@ -22,21 +25,21 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def report_memory(results: dict[str, Any]) -> None:
+def report_memory(results: Results) -> None:
     homer_kb = results["homer", "idle_kb"]
     print()
     print_idle(results)
     print(f"  memory per idle socket under {TARGET_IDLE_KB:g} KB: {verdict(homer_kb < TARGET_IDLE_KB)}")
 
 
-def print_idle(results: dict[str, Any]) -> None:
+def print_idle(results: Results) -> None:
     homer_kb, relay_kb = results["homer", "idle_kb"], results["relay", "idle_kb"]
     print(f"idle socket ({results['idle']} open, each its own user or channel): relay {relay_kb:.1f} KB,", end="")
     print(f" homer {homer_kb:.1f} KB", end="")
     print(f" ({ratio(homer_kb, relay_kb)})")
 
 
-def report(results: dict[str, Any]) -> None:
+def report(results: Results) -> None:
     print(f"\ncores {os.cpu_count()}; client, 2 Homer, 2 relay processes, MariaDB and Redis share the machine")
     pairs, sends_per_second = results["pairs"], results["sends_per_second"]
     print(f"{pairs} pairs, each pair's two sockets on different processes;")

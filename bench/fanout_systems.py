@@ -25,8 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from homer_setup import homer_socket  # noqa: E402
-
+from bench.homer_setup import homer_socket  # noqa: E402
 from tests.live import PROJECT, UVICORN_WS, Server  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -13,12 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from persistence.models import Chat, Message, Property  # noqa: E402
+from persistence.models import Chat, Property, messages_table  # noqa: E402
 from persistence.types import utcnow  # noqa: E402
 from tests.live import Server, call, next_frame, open_socket, register, run_sql  # noqa: E402
 
@@ -86,7 +86,6 @@ async def homer_socket(server: Server, token: str) -> ClientConnection:
 
 async def seed(chat_id: str, sender_id: str, total: int) -> None:
     """Fill a chat (already holding seq 1) up to `total` messages, straight into the tables."""
-    table = Message.__table__
 
     async def work(session: Any) -> None:
         now = utcnow()
@@ -105,7 +104,7 @@ async def seed(chat_id: str, sender_id: str, total: int) -> None:
                 }
                 for seq in range(first, min(first + 2000, total + 1))
             ]
-            await session.execute(table.insert(), rows)
+            await session.execute(insert(messages_table), rows)
         values = {"last_seq": total, "renter_read_seq": total}
         await session.execute(update(Chat).where(Chat.id == chat_id).values(**values))
 

@@ -92,8 +92,9 @@ async def relay(websocket: WebSocket) -> None:
 
         tasks.start_soon(read)
         await websocket.send_text('{"type": "ready"}')  # subscribed: what it is sent from now on arrives
+        # broadcaster annotates `Subscriber.__aiter__` as an Optional generator of Optional events.
         async for event in subscriber:  # type: ignore[union-attr]
-            await websocket.send_text(event.message)
+            await websocket.send_text(event.message)  # type: ignore[union-attr]
 
 
 @asynccontextmanager

@@ -45,10 +45,9 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import search_data as data  # noqa: E402
-from machine import cpu_seconds, database_pids, other_cores  # noqa: E402
-from search_seed import SEED, buffer_pool_mb, pick_city, prepare, seed, set_buffer_pool_mb, storage  # noqa: E402
-
+import bench.search_data as data  # noqa: E402
+from bench.machine import cpu_seconds, database_pids, other_cores  # noqa: E402
+from bench.search_seed import SEED, buffer_pool_mb, pick_city, prepare, seed, set_buffer_pool_mb, storage  # noqa: E402
 from tests.live import Server, server_env  # noqa: E402
 
 DATABASE_URL = "mysql+asyncmy://root@127.0.0.1:3306/homer_bench_search"

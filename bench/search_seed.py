@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import search_data as data
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
+import bench.search_data as data
 from persistence.engine import create_schema, short_lived_engine
 from persistence.models import Property, User
 from persistence.words import index_listings

@@ -29,9 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from homer_setup import a_listing  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection  # noqa: E402
 
+from bench.homer_setup import a_listing  # noqa: E402
 from persistence import chats, sends  # noqa: E402
 from persistence.engine import HeldConnection, create_schema, make_sessionmaker, short_lived_engine  # noqa: E402
 from persistence.lean import Lean, Runner, driver  # noqa: E402
