@@ -49,7 +49,7 @@ from redis.exceptions import RedisError
 from realtime.channel import Broadcast, Channel
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.publisher import CONTROL_CHANNEL, Publisher
-from realtime.redis_backend import RedisBackend, describe, redis_client
+from realtime.redis_backend import RedisBackend, channel_prefix, describe, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class Fanout:
         if self._supervised:
             self.redis = redis_client(url, timeout=PING_TIMEOUT_SECONDS)
             self._publishing = redis_client(url, timeout=PUBLISH_TIMEOUT_SECONDS)
-            self.publisher = Publisher(self._publishing, PUBLISH_TIMEOUT_SECONDS)
+            self.publisher = Publisher(self._publishing, PUBLISH_TIMEOUT_SECONDS, channel_prefix(url))
         self._supervisor: asyncio.Task[None] | None = None
         self._channels: dict[str, Channel] = {}
         self._chores: set[asyncio.Task[None]] = set()

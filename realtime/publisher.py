@@ -64,9 +64,10 @@ WARN_EVERY_SECONDS = 5.0
 class Publisher:
     """The process's one way to Redis for events: `put` them, a task sends them."""
 
-    def __init__(self, client: Redis, timeout: float) -> None:
+    def __init__(self, client: Redis, timeout: float, prefix: str = "") -> None:
         self._client = client
         self._timeout = timeout
+        self._prefix = prefix  # the database's channel prefix (redis_backend.channel_prefix)
         self._queue: deque[tuple[str, str]] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -137,12 +138,13 @@ class Publisher:
             grouped.setdefault(channel, []).append(message)
         pipe = self._client.pipeline(transaction=False)
         for channel, messages in grouped.items():
+            name = self._prefix + channel
             for start in range(0, len(messages), MAX_BATCH_EVENTS):
                 chunk = messages[start : start + MAX_BATCH_EVENTS]
                 if len(chunk) == 1:
-                    pipe.publish(channel, chunk[0])
+                    pipe.publish(name, chunk[0])
                 else:
-                    pipe.publish(channel, '{"type":"' + BATCH_TYPE + '","events":[' + ",".join(chunk) + "]}")
+                    pipe.publish(name, '{"type":"' + BATCH_TYPE + '","events":[' + ",".join(chunk) + "]}")
         await pipe.execute()
 
     def _owed(self) -> list[tuple[str, str]]:

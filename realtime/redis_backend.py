@@ -14,7 +14,9 @@ when Redis drops. This one plugs into `Broadcast(backend=...)` instead:
   failure sets `lost` as well (broadcaster turns a failing subscribe into a
   `KeyError` and a dangling entry);
 - it never publishes: the fan-out's `Publisher` (realtime/publisher.py) owns
-  publishing, outlives each rebuilt backend and pipelines its events.
+  publishing, outlives each rebuilt backend and pipelines its events;
+- on a database other than 0 its channels carry that database's prefix on
+  the wire (`channel_prefix`), as the publisher's do.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from broadcaster import BroadcastBackend, Event
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -54,6 +57,19 @@ def redis_client(
     )
 
 
+def channel_prefix(url: str) -> str:
+    """What a fan-out channel's name starts with in Redis: `db<n>:` on database n, nothing on 0.
+
+    Redis pub/sub ignores the database number, so two deployments given
+    different databases of one Redis (staging beside production, say) would
+    otherwise hear each other's events: every resync, and, where staging was
+    restored from production, every user's messages. Database 0 keeps the
+    bare names, which a rolling deploy onto this code relies on.
+    """
+    db = int(parse_url(url).get("db", 0))
+    return f"db{db}:" if db else ""
+
+
 def describe(exc: BaseException) -> str:
     """redis-py's exceptions have unhelpful reprs ("network:ConnectionError") and timeouts have no text."""
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -62,6 +78,7 @@ def describe(exc: BaseException) -> str:
 class RedisBackend(BroadcastBackend):
     def __init__(self, url: str, timeout: float) -> None:
         self._timeout = timeout
+        self._prefix = channel_prefix(url)
         self._client = redis_client(url, timeout=timeout, retries=0)
         self._pubsub = self._client.pubsub()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
@@ -80,10 +97,10 @@ class RedisBackend(BroadcastBackend):
         await self._client.aclose()
 
     async def subscribe(self, channel: str) -> None:
-        await self._command(self._pubsub.subscribe, channel)
+        await self._command(self._pubsub.subscribe, self._prefix + channel)
 
     async def unsubscribe(self, channel: str) -> None:
-        await self._command(self._pubsub.unsubscribe, channel)
+        await self._command(self._pubsub.unsubscribe, self._prefix + channel)
 
     async def publish(self, channel: str, message: Any) -> None:
         raise RuntimeError("events are published through Fanout.publish, which pipelines them")
@@ -107,10 +124,12 @@ class RedisBackend(BroadcastBackend):
             self.lose(exc)
 
     async def _read(self) -> None:
+        unprefixed = len(self._prefix)
         try:
             while True:
                 message = await self._pubsub.get_message(timeout=None)
                 if message is not None and message["type"] == "message":
-                    self._events.put_nowait(Event(message["channel"].decode(), message["data"].decode()))
+                    channel = message["channel"].decode()[unprefixed:]
+                    self._events.put_nowait(Event(channel, message["data"].decode()))
         except Exception as exc:  # whatever broke the read, this connection can no longer be trusted
             self.lose(exc)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from urllib.parse import urlparse
 
 import pytest
 from redis.asyncio import Redis
 
 from realtime.fanout import Fanout
 from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed, Overflowed
-from realtime.publisher import MAX_QUEUED_EVENTS
+from realtime.publisher import CONTROL_CHANNEL, MAX_QUEUED_EVENTS
+from realtime.redis_backend import channel_prefix
 from tests.conftest import REDIS_URL
 from tests.live import receive
 
@@ -138,6 +140,29 @@ async def test_two_processes_deliver_to_each_other(channel: str) -> None:
 
 
 @pytest.mark.redis
+async def test_deployments_on_two_databases_of_one_redis_hear_nothing_of_each_other(channel: str) -> None:
+    """Pub/sub ignores the database number; the fan-out's channel names do not (redis_backend.channel_prefix)."""
+    url = urlparse(REDIS_URL)
+    other = url._replace(path=f"/{int(url.path.strip('/') or 0) + 1}").geturl()
+    async with AsyncExitStack() as stack:
+        this, elsewhere, elsewhere_too = Fanout(REDIS_URL), Fanout(other), Fanout(other)
+        for hub in (this, elsewhere, elsewhere_too):
+            await hub.connect()
+            stack.push_async_callback(hub.disconnect)
+        here = await stack.enter_async_context(this.subscribe(channel))
+        there = await stack.enter_async_context(elsewhere.subscribe(channel))
+        await this.publish(channel, {"type": "test", "n": 1})
+        await this.flushed()  # in Redis before the next publish: had it crossed, it would arrive first
+        await elsewhere_too.publish(channel, {"type": "test", "n": 2})
+        assert await receive(there, 1) == [2]
+        assert await receive(here, 1) == [1]
+        await elsewhere.publish(CONTROL_CHANNEL, {"type": RESYNC_TYPE})  # "every socket" stays in its database
+        await elsewhere.flushed()
+        await this.publish(channel, {"type": "test", "n": 3})
+        assert await receive(here, 1) == [3]
+
+
+@pytest.mark.redis
 async def test_an_event_that_finds_the_publish_queue_full_is_dropped_and_its_channel_resyncs(channel: str) -> None:
     async with AsyncExitStack() as stack:
         one, two = Fanout(REDIS_URL), Fanout(REDIS_URL)
@@ -239,7 +264,7 @@ async def redis_subscribers(url: str, channel: str) -> int:
     """How many connections Redis itself counts as subscribed to `channel` (all processes)."""
     client = Redis.from_url(url)
     try:
-        [(_, count)] = await client.pubsub_numsub(channel)
+        [(_, count)] = await client.pubsub_numsub(channel_prefix(url) + channel)
         return int(count)
     finally:
         await client.aclose()
