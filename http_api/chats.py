@@ -113,7 +113,7 @@ async def change_status(request: Request, auth: Auth, status: str) -> ChatOut:
             await chats.set_status(session, chat, status)
             if blocking:  # sockets that let typing through to this chat stop doing so
                 outbox.add([chat.renter_id, chat.owner_id], {"type": BLOCKED_TYPE, "chat_id": chat.id})
-        # Read here, in the transaction: nothing can fail after the commit but publishing, which never raises.
+        # Read in the transaction: after the commit only a presence lookup and publishing run, neither of which raises.
         apart = blocking and chat.owner_id not in await chats.counterpart_ids(session, chat.renter_id)
         outbox.badge(chat.renter_id, chat.owner_id)
         listed = await chats.describe(session, chat, auth.user.id)
