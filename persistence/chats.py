@@ -229,6 +229,12 @@ async def chat_states(session: AsyncSession, user_id: str) -> list[tuple[str, in
     return [(chat_id, last_seq, max(0, unread)) for chat_id, last_seq, unread in rows]
 
 
+async def blocked_ids(session: AsyncSession, user_id: str, chat_ids: list[str]) -> set[str]:
+    """Which of these chats the user takes part in and are blocked."""
+    query = select(Chat.id).where(Chat.id.in_(chat_ids), member_of(user_id), Chat.status == "blocked")
+    return set(await session.scalars(query))
+
+
 async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:
     """Everyone the user shares a chat with that is not blocked: who hears about the user's presence."""
     counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)

@@ -150,11 +150,15 @@ class Delivery:
                 return
 
     async def sync(self, wanted: dict[str, int]) -> None:
+        """A blocked chat is refused as a chat of others is, with its own detail (its history stays on REST)."""
         async with self.res.read() as session:
             mine = {chat_id for chat_id, _, _ in await chats.chat_states(session, self.user_id)}
+            refused = [chat_id for chat_id in wanted if chat_id not in mine]
+            blocked = await chats.blocked_ids(session, self.user_id, refused) if refused else set()
         for chat_id, have in wanted.items():
             if chat_id not in mine:
-                await self.send({"type": "error", "code": "forbidden", "detail": f"Not a participant of {chat_id}"})
+                detail = f"Chat {chat_id} is blocked" if chat_id in blocked else f"Not a participant of {chat_id}"
+                await self.send({"type": "error", "code": "forbidden", "detail": detail})
                 continue
             await self.fill(chat_id, have, None)
             self.sent_seq[chat_id] = max(self.sent_seq.get(chat_id, 0), have)

@@ -117,3 +117,14 @@ async def test_a_block_takes_each_side_offline_for_the_other(server: Server, dat
         async with await open_socket(server, renter["token"]) as second_tab:
             hello = await next_frame(second_tab, "hello")
             assert (hello["online"], hello["chats"]) == ([], []), hello
+
+
+async def test_sync_refuses_a_blocked_chat_and_says_so(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    await block(server, owner, chat_id)
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(json.dumps({"type": "sync", "chats": {chat_id: 0}}))
+        frames = await frames_until(ws, "synced")
+    assert frames[0] == {"type": "error", "code": "forbidden", "detail": f"Chat {chat_id} is blocked"}, frames
+    assert [frame["type"] for frame in frames] == ["error", "synced"]
