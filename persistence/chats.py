@@ -229,10 +229,10 @@ async def chat_states(session: AsyncSession, user_id: str) -> list[tuple[str, in
     return [(chat_id, last_seq, max(0, unread)) for chat_id, last_seq, unread in rows]
 
 
-async def blocked_ids(session: AsyncSession, user_id: str, chat_ids: list[str]) -> set[str]:
-    """Which of these chats the user takes part in and are blocked."""
-    query = select(Chat.id).where(Chat.id.in_(chat_ids), member_of(user_id), Chat.status == "blocked")
-    return set(await session.scalars(query))
+async def statuses(session: AsyncSession, user_id: str, chat_ids: list[str]) -> dict[str, str]:
+    """The status of each of these chats that the user takes part in; the others are left out."""
+    query = select(Chat.id, Chat.status).where(Chat.id.in_(chat_ids), member_of(user_id))
+    return {chat_id: status for chat_id, status in await session.execute(query)}
 
 
 async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:

@@ -89,7 +89,7 @@ async def announce_presence(res: Resources, user_id: str, online: bool) -> None:
     async with res.read() as session:
         others = await chats.counterpart_ids(session, user_id)
     outbox = Outbox()
-    outbox.add(others, {"type": "presence", "user_id": user_id, "online": online})
+    outbox.add(others, presence_event(user_id, online))
     await publish(res.fanout, outbox)
 
 
@@ -101,5 +101,9 @@ async def hide_presence(res: Resources, chat: Chat) -> None:
     """
     outbox = Outbox()
     for user_id in await res.presence.online([chat.renter_id, chat.owner_id]):
-        outbox.add([chats.counterpart_id(chat, user_id)], {"type": "presence", "user_id": user_id, "online": False})
+        outbox.add([chats.counterpart_id(chat, user_id)], presence_event(user_id, False))
     await publish(res.fanout, outbox)
+
+
+def presence_event(user_id: str, online: bool) -> dict[str, Any]:
+    return {"type": "presence", "user_id": user_id, "online": online}

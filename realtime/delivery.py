@@ -152,12 +152,11 @@ class Delivery:
     async def sync(self, wanted: dict[str, int]) -> None:
         """A blocked chat is refused as a chat of others is, with its own detail (its history stays on REST)."""
         async with self.res.read() as session:
-            mine = {chat_id for chat_id, _, _ in await chats.chat_states(session, self.user_id)}
-            refused = [chat_id for chat_id in wanted if chat_id not in mine]
-            blocked = await chats.blocked_ids(session, self.user_id, refused) if refused else set()
+            status = await chats.statuses(session, self.user_id, list(wanted))
         for chat_id, have in wanted.items():
-            if chat_id not in mine:
-                detail = f"Chat {chat_id} is blocked" if chat_id in blocked else f"Not a participant of {chat_id}"
+            if status.get(chat_id) not in chats.READABLE_STATUSES:
+                blocked = status.get(chat_id) == "blocked"
+                detail = f"Chat {chat_id} is blocked" if blocked else f"Not a participant of {chat_id}"
                 await self.send({"type": "error", "code": "forbidden", "detail": detail})
                 continue
             await self.fill(chat_id, have, None)

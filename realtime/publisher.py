@@ -64,7 +64,7 @@ WARN_EVERY_SECONDS = 5.0
 class Publisher:
     """The process's one way to Redis for events: `put` them, a task sends them."""
 
-    def __init__(self, client: Redis, timeout: float, prefix: str = "") -> None:
+    def __init__(self, client: Redis, timeout: float, prefix: str) -> None:
         self._client = client
         self._timeout = timeout
         self._prefix = prefix  # the database's channel prefix (redis_backend.channel_prefix)

@@ -44,7 +44,7 @@ async def second_chat(server: Server, owner: dict[str, Any], renter: dict[str, A
 
 async def test_a_blocked_chat_refuses_sends(server: Server, database_url: str) -> None:
     owner, renter, chat_id = await chat_between(server, database_url)
-    await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
+    await block(server, owner, chat_id)
     async with await open_socket(server, renter["token"]) as ws:
         await next_frame(ws, "hello")
         await ws.send(send_frame(chat_id, "hello?", "c-b"))
@@ -64,8 +64,7 @@ async def test_typing_stops_reaching_the_counterpart_once_the_chat_is_blocked(
             await next_frame(ws, "hello")
         await renter_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
         await next_frame(owner_ws, "typing")
-        r = await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
-        assert r.status_code == 200, r.text
+        await block(server, owner, chat_id)
         # Published after the block's event to the renter: once it is here, that event was delivered.
         assert (await next_frame(owner_ws, "badge"))["unread_messages"] == 0
 
