@@ -16,6 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+import client_json
 from auth.tokens import Claims, decode_token
 from errors import Forbidden, Invalid, PayloadTooLarge, Unauthorized
 from persistence.models import User
@@ -124,8 +125,8 @@ async def parse_body(request: Request, model: type[BaseModel], body_in_query: bo
     data: Any = dict(request.query_params) if body_in_query else {}
     if raw.strip():
         try:
-            decoded = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            decoded = client_json.loads(raw)
+        except ValueError:
             raise Invalid.at(("body",), "Malformed JSON body", "json_invalid") from None
         if not isinstance(decoded, dict):
             raise Invalid.at(("body",), "Body must be a JSON object", "model_type")

@@ -7,11 +7,11 @@ and the token is neither expired nor revoked.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+import client_json
 from auth.tokens import Claims, decode_token, ticket_hash
 from errors import Unauthorized
 from persistence.models import User
@@ -62,7 +62,7 @@ async def first_frame_token(websocket: WebSocket) -> str:
     if len(text) > MAX_AUTH_FRAME_BYTES:
         raise Unauthorized("Auth frame too large")
     try:
-        frame = json.loads(text)
+        frame = client_json.loads(text)
     except ValueError:
         raise Unauthorized("Expected an auth frame") from None
     if not isinstance(frame, dict) or frame.get("type") != "auth" or not isinstance(frame.get("token"), str):

@@ -1,8 +1,13 @@
 """The uvicorn WebSocket protocol Homer runs with: `uvicorn main:app --ws realtime.protocol:WebSocketProtocol`.
 
-It is uvicorn's own sans-I/O protocol with three changes, each for the
-memory of an idle socket, the bulk of a server's sockets (figures per socket,
-measured in bench/README.md):
+It is uvicorn's own sans-I/O protocol with a frame limit of our own and three
+changes for the memory of an idle socket, the bulk of a server's sockets
+(figures per socket, measured in bench/README.md).
+
+The protocol allows frames of at most 64 KB, counted in bytes after
+inflating. websockets enforces that while it reads, so a compressed frame
+that would inflate to megabytes is refused before it is inflated (uvicorn's
+own limit is 16 MB), and its close is the protocol's 1008, not 1009.
 
 - permessage-deflate is negotiated by `PrimedDeflateFactory`, which keeps no
   zlib state between messages (realtime/deflate.py): about 36 KB less.
@@ -23,11 +28,15 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import CloseCode
 from websockets.http11 import Request
+from websockets.server import ServerProtocol
 
 from realtime.deflate import PrimedDeflateFactory
 
 UVICORN_OPTION = "realtime.protocol:WebSocketProtocol"
+MAX_FRAME_BYTES = 64 * 1024
+CLOSE_POLICY = 1008
 # Factories hold only configuration: one serves every connection of the process.
 DEFLATE = PrimedDeflateFactory()
 
@@ -64,12 +73,21 @@ class Inbox:
         return not self._items
 
 
+class ServerConnection(ServerProtocol):
+    """websockets' server side, closing a frame over the limit with 1008 as the protocol says."""
+
+    def fail(self, code: CloseCode | int, reason: str = "") -> None:
+        if code == CloseCode.MESSAGE_TOO_BIG:
+            code, reason = CLOSE_POLICY, "Frame larger than 64 KB"
+        super().fail(code, reason)
+
+
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
-        if self.config.ws_per_message_deflate:
-            self.conn.available_extensions = [DEFLATE]
+        extensions = [DEFLATE] if self.config.ws_per_message_deflate else []
+        self.conn = ServerConnection(extensions=extensions, max_size=MAX_FRAME_BYTES, logger=self.conn.logger)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+import client_json
 from auth.tokens import Claims
 from errors import ApiError, Unauthorized
 from persistence import chats, notifications
@@ -36,11 +36,11 @@ from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFra
 from realtime.limits import Limits
 from realtime.mailbox import Mailbox, MailboxClosed, Overflowed
 from realtime.outbox import Outbox, publish, user_channel
+from realtime.protocol import MAX_FRAME_BYTES
 from resources import Resources, resources
 
 log = logging.getLogger("homer.ws")
 
-MAX_FRAME_BYTES = 64 * 1024
 # Accepted frames waiting for the worker. The rate limits admit about 55 a
 # second, so this is only reached when storage stalls; then frames are refused.
 MAX_PENDING_FRAMES = 100
@@ -207,7 +207,8 @@ class Connection:
                         await asyncio.wait_for(self.pending.join(), DRAIN_SECONDS)
                 return
             data = message.get("text") or message.get("bytes") or ""
-            if len(data) > MAX_FRAME_BYTES:
+            # Our protocol refuses such frames as it reads them; this holds under any other uvicorn --ws.
+            if len(data if isinstance(data, bytes) else data.encode()) > MAX_FRAME_BYTES:
                 raise Close(CLOSE_POLICY, "Frame larger than 64 KB")
             try:
                 self.accept(parse(decode(data)))
@@ -297,7 +298,7 @@ def went_away(task: asyncio.Task[None]) -> bool:
 
 def decode(data: str | bytes) -> Any:
     try:
-        return json.loads(data)
+        return client_json.loads(data)
     except ValueError:
         raise FrameError("bad_frame", "Frames are JSON objects") from None
 
