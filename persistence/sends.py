@@ -16,8 +16,9 @@ a batch, whatever its size, the transaction is:
    again with the lookup (one round trip fewer for every other batch);
 3. in Python, each send in arrival order, exactly as one-by-one storing would
    have done it: membership (404 unknown chat, 403 not a participant), a known
-   client_id returns the first copy (also a repeat within the batch), a
-   blocked chat is refused (403), otherwise the chat's next seq;
+   client_id returns the first copy (also a repeat within the batch), or is
+   refused (409) when that copy is in another chat, a blocked chat is refused
+   (403), otherwise the chat's next seq;
 4. one UPDATE of every chat that got messages (last_seq, read seqs,
    last_message_at, archived back to active) and one multi-row INSERT.
 
@@ -42,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import Integer, bindparam, case, column, insert, select, text, tuple_, update
 
-from errors import ApiError, Forbidden, NotFound
+from errors import ApiError, Conflict, Forbidden, NotFound
 from persistence.engine import HeldConnection
 from persistence.lean import Lean, Runner
 from persistence.models import chats_table, messages_table
@@ -166,7 +167,10 @@ def _place(plan: _Plan, draft: Draft, message_id: str) -> Outcome:
         return Outcome(error=Forbidden("Not a participant of this chat"))
     key = (draft.sender_id, draft.client_id) if draft.client_id is not None else None
     if key is not None and key in plan.earlier:
-        return Outcome(row=plan.earlier[key], chat=chat, duplicate=True)
+        earlier = plan.earlier[key]
+        if earlier.chat_id != chat.id:  # the key is per sender, not per chat: this is no retry of that copy
+            return Outcome(error=client_id_taken(draft.client_id))
+        return Outcome(row=earlier, chat=chat, duplicate=True)
     if chat.status == "blocked":
         return Outcome(error=Forbidden("This chat is blocked"))
     seq = chat.last_seq + 1
@@ -183,6 +187,11 @@ def _place(plan: _Plan, draft: Draft, message_id: str) -> Outcome:
     if key is not None:
         plan.earlier[key] = row
     return Outcome(row=row, chat=chat, read_others=read_before < seq - 1)
+
+
+def client_id_taken(client_id: str | None) -> Conflict:
+    """The refusal of a client_id that the sender already used in another chat (it is unique per sender)."""
+    return Conflict(f'client_id "{client_id}" was already used for a message in another chat')
 
 
 # The batch's statements are built once per size and run on the driver's cursor (persistence/lean.py):

@@ -12,7 +12,8 @@ participant, blocked) gets its own error and the others are stored. A batch
 is first stored without looking its client_ids up; when one was stored
 before (a retry, or its own copy racing in another process) the unique key
 refuses the INSERT, and the batch is rolled back and stored again with the
-lookup, which acks that send as its first copy. On MySQL a batch of one is
+lookup, which acks that send as its first copy (or refuses it, 409, when
+that copy is in another chat). On MySQL a batch of one is
 a single stored-procedure call with its own commit (`sends.store_one`).
 When a batch fails as a whole for any other reason it is rolled back and its
 sends are stored one by one, so one bad send fails alone. Batches run on one

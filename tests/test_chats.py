@@ -221,6 +221,30 @@ async def test_a_client_id_retry_stores_once(
     assert sorted(rows) == [1, 2, 3]
 
 
+async def test_a_client_id_used_in_another_chat_is_refused_and_stores_nothing(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty
+) -> None:
+    owner, renter = await register(user_type="owner"), await register()
+    chat_a, chat_b, chat_c = [await open_chat(client, renter, await make_property(owner)) for _ in range(3)]
+    first = await send(client, renter, chat_a, message="to A", client_id="1")
+    assert first.status_code == 201, first.text
+    elsewhere = await send(client, renter, chat_b, message="to B", client_id="1")
+    assert elsewhere.status_code == 409, elsewhere.text
+    assert elsewhere.json() == {"detail": 'client_id "1" was already used for a message in another chat'}
+    retry = await send(client, renter, chat_a, message="to A", client_id="1")
+    assert retry.status_code == 201 and retry.json()["message_id"] == first.json()["message_id"]
+    assert (await send(client, owner, chat_b, message="mine", client_id="1")).status_code == 201  # per sender
+    # Both in one batch: the first in arrival order is stored, the other refused.
+    both = await asyncio.gather(*(send(client, renter, chat, message="m", client_id="2") for chat in (chat_b, chat_c)))
+    assert sorted(r.status_code for r in both) == [201, 409], [r.text for r in both]
+    won = chat_b if both[0].status_code == 201 else chat_c
+    for chat_id in (chat_a, chat_b, chat_c):
+        page = await client.get(f"/api/chats/{chat_id}/messages", headers=bearer(renter["token"]))
+        stored = [(m["sender_type"], m["client_id"]) for m in page.json()["messages"]]
+        expected = [("renter", None)] + {chat_a: [("renter", "1")], chat_b: [("owner", "1")], chat_c: []}[chat_id]
+        assert stored == expected + ([("renter", "2")] if chat_id == won else []), chat_id
+
+
 async def test_only_participants_read_or_write(
     client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], register: Register
 ) -> None:

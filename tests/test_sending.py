@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from errors import Forbidden, NotFound
+from errors import Conflict, Forbidden, NotFound
 from persistence import messages
 from persistence.engine import HeldConnection, make_sessionmaker, short_lived_engine
 from persistence.models import Chat
@@ -113,7 +113,7 @@ async def test_one_batch_stores_the_good_sends_and_refuses_the_bad_ones_alone(
 
 
 @pytest.mark.parametrize("copy_in", ["same chat", "other chat"])
-async def test_a_send_racing_its_own_copy_gets_that_copy_and_its_batch_is_still_stored(
+async def test_a_send_racing_a_copy_of_its_client_id_gets_that_copy_or_a_conflict_and_its_batch_is_stored(
     client: httpx.AsyncClient,
     register: Register,
     make_property: MakeProperty,
@@ -146,14 +146,18 @@ async def test_a_send_racing_its_own_copy_gets_that_copy_and_its_batch_is_still_
         Draft(renter["user_id"], chat_id, "next", [], "r-2"),
         Draft(owner["user_id"], chat_id, "reply", [], "o-1"),
     ]
-    sends = asyncio.gather(*(batcher.send(draft) for draft in drafts))
+    sends = asyncio.gather(*(batcher.send(draft) for draft in drafts), return_exceptions=True)
     # Same chat: the batch waits for the chat's row lock, then finds the copy. Other chat: it finds no
     # copy, and its INSERT waits for the copy's unique key.
     await waiting_for(settings, "SELECT chats.id%FOR UPDATE" if copy_in == "same chat" else "INSERT INTO messages%")
     release.set()
     copy_id = await other
     racing, following, reply = await sends
-    assert racing.duplicate and racing.message.message_id == copy_id
+    if copy_in == "same chat":
+        assert isinstance(racing, Sent) and racing.duplicate and racing.message.message_id == copy_id
+    else:  # a client_id is unique per sender: a copy in another chat is no retry of this send
+        assert isinstance(racing, Conflict) and "already used for a message in another chat" in racing.detail
+    assert isinstance(following, Sent) and isinstance(reply, Sent)
     first_free = 3 if copy_in == "same chat" else 2
     assert sorted([following.message.seq, reply.message.seq]) == [first_free, first_free + 1]
     stored = await history(client, owner, chat_id)
