@@ -33,7 +33,7 @@ from resources import resources
 async def initiate(request: Request, *, auth: Auth, body: InitiateIn) -> OpenedOut:
     """Open a chat with a property's owner (or get the existing one)."""
     chat_id, created = await actions.open_chat(resources(request), auth.user, body.property_id, body.initial_message)
-    return OpenedOut(chat_id=chat_id, created=created, initiated_by="renter")
+    return await opened(request, auth, chat_id, created)
 
 
 @endpoint(body=InitiateWithRenterIn, response=OpenedOut, body_in_query=True, responses={403: "", 404: ""})
@@ -42,7 +42,14 @@ async def initiate_with_renter(request: Request, *, auth: Auth, body: InitiateWi
     chat_id, created = await actions.open_chat(
         resources(request), auth.user, body.property_id, body.initial_message, renter_id=body.renter_id
     )
-    return OpenedOut(chat_id=chat_id, created=created, initiated_by="owner")
+    return await opened(request, auth, chat_id, created)
+
+
+async def opened(request: Request, auth: Auth, chat_id: str, created: bool) -> OpenedOut:
+    # Read back, not assumed from the endpoint: a chat found existing may have been opened by the other side.
+    async with resources(request).read() as session:
+        chat = await chats.chat_for_member(session, chat_id, auth.user.id)
+    return OpenedOut(chat_id=chat.id, created=created, initiated_by=chat.initiated_by)  # type: ignore[arg-type]
 
 
 @endpoint(query=ChatListQuery, response=ChatPage)

@@ -58,6 +58,28 @@ async def test_opening_a_chat_stores_the_first_message_and_notifies_the_owner(
     assert (await client.get("/api/chats/unread-count", headers=bearer(renter["token"]))).json()["unread_count"] == 0
 
 
+async def test_reopening_answers_who_really_opened_the_chat(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], make_property: MakeProperty
+) -> None:
+    owner, renter, property_id = pair
+    as_owner = {"renter_id": renter["user_id"], "property_id": property_id, "initial_message": "My flat fits you"}
+    as_renter = {"property_id": property_id, "initial_message": "Interested!"}
+    first = await client.post("/api/chats/initiate-with-renter", json=as_owner, headers=bearer(owner["token"]))
+    assert first.status_code == 200 and first.json()["initiated_by"] == "owner", first.text
+    again = await client.post("/api/chats/initiate", json=as_renter, headers=bearer(renter["token"]))
+    assert again.json() == {"chat_id": first.json()["chat_id"], "created": False, "initiated_by": "owner"}
+
+    other = await make_property(owner)
+    first = await client.post(
+        "/api/chats/initiate", json=as_renter | {"property_id": other}, headers=bearer(renter["token"])
+    )
+    assert first.status_code == 200 and first.json()["initiated_by"] == "renter", first.text
+    again = await client.post(
+        "/api/chats/initiate-with-renter", json=as_owner | {"property_id": other}, headers=bearer(owner["token"])
+    )
+    assert again.json() == {"chat_id": first.json()["chat_id"], "created": False, "initiated_by": "renter"}
+
+
 async def test_initiate_accepts_query_parameters(
     client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
 ) -> None:
