@@ -3,15 +3,18 @@
 `notify()` is the one entry point for every source (a new chat, a verification
 decision, a payment, a shortlist): it adds the row to the caller's unit of work
 and the `notification` and `badge` events to its outbox, so both reach the user
-only if that work commits.
+only if that work commits. Title and message are cut to their columns' lengths.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from http_api.schemas.notifications import NotificationOut
-from persistence.models import Notification
+from persistence.models import Notification, notifications_table
 from persistence.types import utcnow
 from realtime.outbox import Outbox
 
@@ -26,8 +29,14 @@ async def notify(
     message: str,
     action_url: str | None = None,
 ) -> Notification:
+    columns = notifications_table.c
     notification = Notification(
-        user_id=user_id, type=type, title=title, message=message, action_url=action_url, created_at=utcnow()
+        user_id=user_id,
+        type=type,
+        title=clipped(title, columns.title),
+        message=clipped(message, columns.message),
+        action_url=action_url,
+        created_at=utcnow(),
     )
     session.add(notification)
     await session.flush()
@@ -35,3 +44,15 @@ async def notify(
     outbox.add([user_id], {"type": "notification", "notification": payload})
     outbox.badge(user_id)
     return notification
+
+
+def clipped(text: str, column: ColumnElement[Any]) -> str:
+    """`text` cut to fit the column, ending in "…" if cut.
+
+    Titles quote user input (names, listing titles) that can together exceed
+    the column; MariaDB in strict mode refuses the row, failing the whole action.
+    """
+    limit: int | None = getattr(column.type, "length", None)
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"

@@ -80,6 +80,21 @@ async def test_reopening_answers_who_really_opened_the_chat(
     assert again.json() == {"chat_id": first.json()["chat_id"], "created": False, "initiated_by": "renter"}
 
 
+async def test_a_new_chat_notification_title_is_clipped_to_its_column(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty
+) -> None:
+    """Name and listing title at their longest overflow the title column; MariaDB would refuse the row."""
+    owner = await register(user_type="owner")
+    renter = await register(full_name="Asha " + "R" * 115)
+    title = ("Spacious sunlit flat near the metro " * 6)[:200].strip()
+    chat_id = await open_chat(client, renter, await make_property(owner, title=title), "Hello")
+    notes = (await client.get("/api/notifications", headers=bearer(owner["token"]))).json()["notifications"]
+    assert [n["action_url"] for n in notes] == [f"/chats/{chat_id}"]
+    assert len(notes[0]["title"]) == 200 and notes[0]["title"].endswith("…")
+    assert notes[0]["title"].startswith(f"Asha {'R' * 115} messaged you about Spacious sunlit flat")
+    assert notes[0]["message"] == "Hello"
+
+
 async def test_initiate_accepts_query_parameters(
     client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
 ) -> None:
