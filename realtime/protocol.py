@@ -36,6 +36,8 @@ from realtime.deflate import PrimedDeflateFactory
 
 UVICORN_OPTION = "realtime.protocol:WebSocketProtocol"
 MAX_FRAME_BYTES = 64 * 1024
+# After the app is done, how long the connection may wait for the client to take what is left to send.
+ABORT_SECONDS = 10.0
 CLOSE_POLICY = 1008
 # Factories hold only configuration: one serves every connection of the process.
 DEFLATE = PrimedDeflateFactory()
@@ -88,6 +90,17 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = Inbox()  # type: ignore[assignment]
         extensions = [DEFLATE] if self.config.ws_per_message_deflate else []
         self.conn = ServerConnection(extensions=extensions, max_size=MAX_FRAME_BYTES, logger=self.conn.logger)
+
+    async def run_asgi(self) -> None:
+        await super().run_asgi()
+        if not self.disconnected:
+            # transport.close() first flushes what is buffered, which a client that stopped reading
+            # never lets it do: the connection would stay open, holding its buffers, for good.
+            self.loop.call_later(ABORT_SECONDS, self.abort_if_open)
+
+    def abort_if_open(self) -> None:
+        if not self.disconnected:
+            self.transport.abort()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

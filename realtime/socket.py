@@ -45,6 +45,8 @@ log = logging.getLogger("homer.ws")
 # second, so this is only reached when storage stalls; then frames are refused.
 MAX_PENDING_FRAMES = 100
 DRAIN_SECONDS = 5.0
+# How long a close may wait for the client to take its frame: one that stopped reading never does.
+CLOSE_SECONDS = 5.0
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN_ORIGIN = 4401, 4403
 CLOSE_POLICY, CLOSE_RESTARTING, CLOSE_TRY_AGAIN = 1008, 1012, 1013
 
@@ -310,7 +312,9 @@ def database_failed(doing: str) -> Close:
 
 
 async def close(websocket: WebSocket, reason: Close) -> None:
+    """Send the close frame, giving up after CLOSE_SECONDS: the socket's presence and subscription go next."""
     log.info("closing a socket with %s: %s", reason.code, reason.reason)
     if websocket.application_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-            await websocket.close(reason.code, reason.reason[:120])
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError, TimeoutError):
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await websocket.close(reason.code, reason.reason[:120])

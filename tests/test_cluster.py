@@ -257,5 +257,45 @@ async def test_a_slow_consumer_is_cut_off_without_delaying_others(tmp_path: Path
         server.stop()
 
 
+def server_end_open(server: Server, client: socket.socket) -> bool:
+    """Whether the server still holds its end of this client's connection open (Linux: /proc/net/tcp).
+
+    Once the server closes its end, the kernel moves it out of ESTABLISHED (state 01), even while the
+    bytes it still owes a client that reads nothing wait in the kernel's buffer.
+    """
+    ends = (f"{server.port:04X}", f"{client.getsockname()[1]:04X}")
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        if (local.rsplit(":", 1)[1], remote.rsplit(":", 1)[1]) == ends:
+            return state == "01"
+    return False
+
+
+async def test_a_client_that_stops_reading_for_good_still_leaves(tmp_path: Path) -> None:
+    """Cut off with 1013 though its close frame can never be written: it goes offline, and its connection goes."""
+    database = database_for(tmp_path)
+    env = server_env(database, REDIS_URL or "memory://", tmp_path / "uploads") | {"WS_BACKLOG": "32"}
+    server = Server(env).start()
+    try:
+        owner, renter, chat_id = await chat_between(server, database)
+        async with await open_socket(server, renter["token"]) as watcher:
+            await drain_hello(watcher)
+            stalled = await asyncio.to_thread(stalled_socket, server, owner["token"])
+            assert (await next_frame(watcher, "presence"))["online"] is True
+            headers = {"Authorization": f"Bearer {renter['token']}"}
+            async with httpx.AsyncClient(base_url=server.http, headers=headers, timeout=30) as http:
+                for n in range(200):  # about 4 MB for a client that reads nothing
+                    body = {"message": f"{n:04d} " + BULKY_TEXT, "attachments": BULKY_FILES}
+                    assert (await http.post(f"/api/chats/{chat_id}/messages", json=body)).status_code == 201
+            offline = await next_frame(watcher, "presence", timeout=30)
+            assert offline == {"type": "presence", "user_id": owner["user_id"], "online": False}
+        assert server_end_open(server, stalled)  # the close frame still waits for the client
+        await asyncio.sleep(12)  # past the protocol's ABORT_SECONDS, still reading nothing
+        assert not server_end_open(server, stalled)
+        stalled.close()
+    finally:
+        server.stop()
+
+
 def frames(items: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [item for item in items if item["type"] == kind]
