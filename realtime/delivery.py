@@ -8,6 +8,10 @@ was sent:
 
 - a `message` at or below that seq was already sent (by a sync, or a gap
   fill): dropped, so each message reaches a socket once;
+- a `sync` sends what the socket was not sent: what hello's `last_seq`
+  covered, and anything newer not yet sent, never again what came live since.
+  So those older messages arrive after the newer live ones; clients place
+  messages by seq;
 - a `message` beyond the next seq means some are missing: published out of
   order by two requests (each publishes after its own commit), or lost while
   Redis was down. It waits up to REORDER_SECONDS for the missing ones to
@@ -55,6 +59,9 @@ class Delivery:
     user_id: str
     jti: str
     sent_seq: dict[str, int] = field(default_factory=dict)
+    # chat -> the seq from which every message up to sent_seq went to this socket: hello's last_seq, then lower
+    # for each sync that asks for older ones
+    sent_from: dict[str, int] = field(default_factory=dict)
     last_badge: Counts | None = None
     badge_due: bool = False
     badge_asked: bool = False  # a recount is under way; its answer will arrive as `_badge`
@@ -145,7 +152,8 @@ class Delivery:
                 if up_to is not None and row.seq > up_to:
                     return
                 await self.send({"type": "message", "message": MessageOut.of(row, chat).model_dump(mode="json")})
-                after = self.sent_seq[chat_id] = row.seq
+                after = row.seq
+                self.sent_seq[chat_id] = max(self.sent_seq.get(chat_id, 0), after)
             if not more:
                 return
 
@@ -159,7 +167,11 @@ class Delivery:
                 detail = f"Chat {chat_id} is blocked" if blocked else f"Not a participant of {chat_id}"
                 await self.send({"type": "error", "code": "forbidden", "detail": detail})
                 continue
-            await self.fill(chat_id, have, None)
+            sent_from = self.sent_from.get(chat_id, self.sent_seq.get(chat_id, 0))
+            if have < sent_from:
+                await self.fill(chat_id, have, sent_from)
+                self.sent_from[chat_id] = have
+            await self.fill(chat_id, max(have, self.sent_seq.get(chat_id, 0)), None)
             self.sent_seq[chat_id] = max(self.sent_seq.get(chat_id, 0), have)
             await self.release(chat_id)
         await self.send({"type": "synced"})

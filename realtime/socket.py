@@ -165,6 +165,7 @@ class Connection:
         # The same chats and arithmetic as chats.unread_total, already at hand: no second query.
         messages_unread = sum(unread for _, _, unread in states)
         delivery.sent_seq = {chat_id: last_seq for chat_id, last_seq, _ in states}
+        delivery.sent_from = dict(delivery.sent_seq)
         delivery.last_badge = (messages_unread, notifications_unread)
         await delivery.send(
             {

@@ -207,6 +207,23 @@ async def test_sends_made_just_before_the_tab_closes_are_stored(server: Server, 
     assert [m["client_id"] for m in history["messages"][1:]] == [f"bye-{n}" for n in range(8)]
 
 
+async def test_sync_sends_each_message_once_around_what_came_live(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    for n in (2, 3):
+        r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": f"m{n}"})
+        assert r.status_code == 201, r.text
+    async with await open_socket(server, owner["token"]) as ws:
+        assert (await next_frame(ws, "hello"))["chats"][0]["last_seq"] == 3
+        r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": "m4"})
+        assert (await next_frame(ws, "message"))["message"]["seq"] == 4  # live, before the client syncs
+        await ws.send(json.dumps({"type": "sync", "chats": {chat_id: 1}}))
+        first = await frames_until(ws, "synced")
+        await ws.send(json.dumps({"type": "sync", "chats": {chat_id: 1}}))  # asked again: all of it was sent
+        again = await frames_until(ws, "synced")
+    assert [f["message"]["seq"] for f in first if f["type"] == "message"] == [2, 3]
+    assert [f for f in again if f["type"] == "message"] == []
+
+
 async def test_a_frame_over_64_kb_closes_with_1008(server: Server) -> None:
     renter = await register(server)
     async with await open_socket(server, renter["token"]) as ws:
