@@ -11,6 +11,7 @@ from persistence.models import Chat, User
 from persistence.sends import Draft
 from persistence.types import utcnow
 from realtime.outbox import Outbox, committed, publish
+from realtime.presence import Check
 from realtime.sending import Sent, message_events
 from resources import Resources
 
@@ -84,10 +85,16 @@ async def notify_new_chat(session: Any, outbox: Outbox, chat: Any, opener: User,
     )
 
 
-async def announce_presence(res: Resources, user_id: str, online: bool) -> None:
-    """Tell everyone who shares an unblocked chat with the user that they came online or went offline."""
+async def announce_presence(res: Resources, user_id: str, online: bool, still: Check) -> None:
+    """Tell everyone who shares an unblocked chat with the user that they came online or went offline.
+
+    Nothing is published when `still()` says that no longer holds: the user came back or left again
+    during the read, and a later announcement says so (realtime/presence.py).
+    """
     async with res.read() as session:
         others = await chats.counterpart_ids(session, user_id)
+    if not await still():
+        return
     outbox = Outbox()
     outbox.add(others, presence_event(user_id, online))
     await publish(res.fanout, outbox)

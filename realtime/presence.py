@@ -7,6 +7,14 @@ an expiry that the process's heartbeat keeps pushing forward; a process that
 dies stops refreshing, its entries fall below "now" and stop counting, and
 the first surviving process to notice reaps them and announces who went
 offline. With `memory://` there is one process and the counts are the truth.
+
+Announcing reads the database before it publishes, and two reads of one user
+can finish in either order: a tab closed and at once reopened could leave its
+counterparts with the slower, stale "offline". So each process announces one
+user's changes one at a time, in the order they happened, and the announcer
+asks, after its read and just before publishing, whether what it announces
+still holds (here: this process's count; with Redis: the user's sorted set,
+which also catches the user having come back on another process).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from functools import partial
 from urllib.parse import urlparse
 
 from redis.asyncio import Redis
@@ -42,7 +51,8 @@ MAX_REDIS_CONNECTIONS = 16
 CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
 
-Announce = Callable[[str, bool], Awaitable[None]]
+Check = Callable[[], Awaitable[bool]]
+Announce = Callable[[str, bool, Check], Awaitable[None]]
 
 
 def text(raw: object) -> str:
@@ -57,7 +67,7 @@ def process_key(process_id: str) -> str:
     return f"presence:p:{process_id}"
 
 
-async def _silent(user_id: str, online: bool) -> None:
+async def _silent(user_id: str, online: bool, still: Check) -> None:
     return None
 
 
@@ -73,13 +83,15 @@ def presence_client(broadcast_url: str) -> Redis | None:
 class Presence:
     def __init__(self, redis: Redis | None, announce: Announce = _silent) -> None:
         self.redis = redis
-        self.announce = announce  # (user_id, online): tell the user's counterparts
+        self.announce = announce  # (user_id, online, still): tell the counterparts, unless `still()` is False
         self.process_id = uuid.uuid4().hex
         self.local: Counter[str] = Counter()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._changes: list[tuple[bool, str, asyncio.Future[bool]]] = []  # (joining, user, was it a first/last)
         self._wake = asyncio.Event()
+        self._turns: dict[str, asyncio.Lock] = {}  # per user with an announcement running or waiting here
+        self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
 
     async def start(self) -> None:
         if self.redis is not None:
@@ -125,9 +137,24 @@ class Presence:
     async def _announce(self, user_id: str, online: bool) -> None:
         """Announcing is a hint to counterparts (it reads the database); failing it must not fail the socket."""
         try:
-            await self.announce(user_id, online)
+            await self._in_turn(user_id, online)
         except Exception as exc:
             log.warning("presence: announcing %s %s failed: %s", user_id, "online" if online else "offline", exc)
+
+    async def _in_turn(self, user_id: str, online: bool) -> None:
+        """Announce once the user's earlier announcements here are done (the module docstring says why)."""
+        lock = self._turns.setdefault(user_id, asyncio.Lock())
+        self._queued[user_id] += 1
+        try:
+            async with lock:
+                await self.announce(user_id, online, partial(self._holds, user_id, online))
+        finally:
+            self._queued[user_id] -= 1
+            if not self._queued[user_id]:
+                del self._queued[user_id], self._turns[user_id]
+
+    async def _holds(self, user_id: str, online: bool) -> bool:
+        return (user_id in await self.online([user_id])) == online
 
     async def online(self, user_ids: list[str]) -> set[str]:
         if self.redis is None:
@@ -222,7 +249,7 @@ class Presence:
                 pipe.zcount(user_key(user_id), time.time(), "+inf")
                 _, live = await pipe.execute()
             if int(live) == 0 and self.local[user_id] == 0:
-                await self.announce(user_id, False)
+                await self._in_turn(user_id, False)
         await self.redis.delete(process_key(process_id))
         await self.redis.zrem(PROCESSES_KEY, process_id)
 

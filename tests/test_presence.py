@@ -1,12 +1,13 @@
-"""Presence in Redis under bursts: many sockets opening or closing at once, as when a proxy restarts.
+"""Presence: bursts of sockets opening or closing at once, and a user closing a tab and at once opening another.
 
-Each test starts a private `redis-server`, so it can count that server's
-clients; the machine's shared Redis is never touched.
+The Redis tests start a private `redis-server`, so they can count that
+server's clients; the machine's shared Redis is never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,18 +15,22 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from websockets.asyncio.client import ClientConnection
 
 from realtime.presence import (
     MAX_BATCH,
     MAX_REDIS_CONNECTIONS,
     REDIS_TIMEOUT_SECONDS,
     Announce,
+    Check,
     Presence,
     presence_client,
 )
-from tests.live import RedisServer
+from tests.live import RedisServer, Server, chat_between, next_frame, open_socket, send_frame
 
 BURST = 1000
+REOPENINGS = 20
+TABS = 3  # each closing and reopening on its own, so the user goes offline and online at any moment
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,7 +39,14 @@ pytestmark = pytest.mark.timeout(60)
 async def running(redis_server: RedisServer, announce: Announce) -> AsyncIterator[Presence]:
     """A started Presence on the test's own Redis, stopped and closed after the block."""
     await redis_server.start()
-    client = presence_client(redis_server.url)
+    async with tracking(redis_server.url, announce) as started:
+        yield started
+
+
+@asynccontextmanager
+async def tracking(redis_url: str, announce: Announce) -> AsyncIterator[Presence]:
+    """One more process's Presence on a Redis that is already up."""
+    client = presence_client(redis_url)
     assert client is not None
     started = Presence(client, announce)
     await started.start()
@@ -49,8 +61,9 @@ async def running(redis_server: RedisServer, announce: Announce) -> AsyncIterato
 async def presence(redis_server: RedisServer) -> AsyncIterator[tuple[Presence, list[tuple[str, bool]]]]:
     announced: list[tuple[str, bool]] = []
 
-    async def announce(user_id: str, online: bool) -> None:
-        announced.append((user_id, online))
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        if await still():
+            announced.append((user_id, online))
 
     async with running(redis_server, announce) as started:
         yield started, announced
@@ -120,7 +133,7 @@ async def test_a_failed_announcement_neither_fails_the_socket_nor_leaves_the_use
 ) -> None:
     """Announcing reads the database; when that fails, the user's presence must still be kept right."""
 
-    async def announce(user_id: str, online: bool) -> None:
+    async def announce(user_id: str, online: bool, still: Check) -> None:
         raise ConnectionError("the database is down")
 
     user = uuid.uuid4().hex
@@ -130,3 +143,89 @@ async def test_a_failed_announcement_neither_fails_the_socket_nor_leaves_the_use
         await tracker.disconnected(user)
         assert await tracker.online([user]) == set()
         assert user not in tracker.local
+
+
+class SlowOffline:
+    """Announces into a list; the read of an "offline" announcement lasts until the test ends it."""
+
+    def __init__(self) -> None:
+        self.published: list[bool] = []
+        self.reading = asyncio.Event()  # an offline announcement is in its read
+        self.read_done = asyncio.Event()
+
+    async def __call__(self, user_id: str, online: bool, still: Check) -> None:
+        if not online:
+            self.reading.set()
+            await self.read_done.wait()
+        if await still():
+            self.published.append(online)
+
+
+async def test_an_offline_whose_read_outlasts_the_users_return_is_not_published_after_the_online() -> None:
+    announcer = SlowOffline()
+    tracker = Presence(None, announcer)
+    user = uuid.uuid4().hex
+    await tracker.connected(user)
+    leaving = asyncio.create_task(tracker.disconnected(user))
+    await announcer.reading.wait()
+    returning = asyncio.create_task(tracker.connected(user))
+    await asyncio.sleep(0.1)  # time enough for the return's announcement, were it not waiting its turn
+    announcer.read_done.set()
+    await asyncio.gather(leaving, returning)
+    # The stale offline is dropped; counterparts last heard that the user is online, as they are.
+    assert announcer.published == [True, True]
+    assert tracker._turns == {} and not tracker._queued  # nothing kept for a user with nothing to announce
+
+
+@pytest.mark.redis
+async def test_a_stale_offline_from_one_process_is_dropped_when_the_user_is_back_on_another(
+    redis_server: RedisServer,
+) -> None:
+    announcer = SlowOffline()
+    user = uuid.uuid4().hex
+    async with running(redis_server, announcer) as first, tracking(redis_server.url, announcer) as second:
+        await first.connected(user)
+        leaving = asyncio.create_task(first.disconnected(user))
+        await announcer.reading.wait()
+        await second.connected(user)
+        announcer.read_done.set()
+        await leaving
+        assert announcer.published == [True, True]
+        assert await first.online([user]) == {user}
+
+
+async def presence_frames(ws: ClientConnection, until: str, quiet: float = 1.0) -> list[bool]:
+    """The `online` of every presence frame up to the message `until`, and of any that come within `quiet` after."""
+    seen: list[bool] = []
+    while (frame := await next_frame(ws))["type"] != "message" or frame["message"]["message"] != until:
+        if frame["type"] == "presence":
+            seen.append(frame["online"])
+    with contextlib.suppress(TimeoutError):
+        while True:
+            frame = await next_frame(ws, timeout=quiet)
+            if frame["type"] == "presence":
+                seen.append(frame["online"])
+    return seen
+
+
+async def test_a_user_closing_and_reopening_a_tab_quickly_ends_online_for_their_counterpart(
+    server: Server, database_url: str
+) -> None:
+    """Through a real server; the race itself needs a read slower than a reconnect, which the tests above cause."""
+    owner, renter, chat_id = await chat_between(server, database_url)
+
+    async def reopen() -> None:
+        for _ in range(REOPENINGS):
+            async with await open_socket(server, renter["token"]) as tab:
+                await next_frame(tab, "hello")
+
+    async with await open_socket(server, owner["token"]) as watcher:
+        await next_frame(watcher, "hello")
+        await asyncio.gather(*(reopen() for _ in range(TABS)))
+        async with await open_socket(server, renter["token"]) as tab:
+            await next_frame(tab, "hello")
+            await tab.send(send_frame(chat_id, "still here"))
+            seen = await presence_frames(watcher, until="still here")
+            assert seen[-1] is True, seen
+            async with await open_socket(server, owner["token"]) as fresh:
+                assert (await next_frame(fresh, "hello"))["online"] == [renter["user_id"]]
