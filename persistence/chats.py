@@ -79,8 +79,7 @@ async def open_as_renter(session: AsyncSession, renter: User, property_id: str, 
     existing = await find_chat(session, property_id, renter.id)
     if existing is not None:
         return Opened(existing, created=False)
-    await count_contact(session, locked, prop, now)
-    return Opened(await insert_chat(session, prop, renter.id, "renter", now), created=True)
+    return await insert_chat(session, prop, renter.id, "renter", now, contact_of=locked)
 
 
 async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, property_id: str, now: datetime) -> Opened:
@@ -98,7 +97,11 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
     existing = await find_chat(session, property_id, renter_id)
     if existing is not None:
         return Opened(existing, created=False)
-    return Opened(await insert_chat(session, prop, renter_id, "owner", now), created=True)
+    # Queue behind a renter's own opening, which holds the renter's row while it locks the property to
+    # count the contact: this INSERT's foreign key checks lock the property, then the renter, and without
+    # this share lock taken first the two deadlocked.
+    await session.execute(select(User.id).where(User.id == renter_id).with_for_update(read=True))
+    return await insert_chat(session, prop, renter_id, "owner", now)
 
 
 async def active_property(session: AsyncSession, property_id: str) -> Property:
@@ -127,7 +130,22 @@ async def count_contact(session: AsyncSession, renter: User, prop: Property, now
     )
 
 
-async def insert_chat(session: AsyncSession, prop: Property, renter_id: str, initiated_by: str, now: datetime) -> Chat:
+async def insert_chat(
+    session: AsyncSession,
+    prop: Property,
+    renter_id: str,
+    initiated_by: str,
+    now: datetime,
+    *,
+    contact_of: User | None = None,
+) -> Opened:
+    """A new chat, or the one that a concurrent opening of the same pair inserted first (`created=False`).
+
+    Owners' openings of a pair do not queue behind each other, and one that queued behind the renter's
+    may not see the chat in its snapshot, so two INSERTs can race: the loser's hits the unique key inside
+    a savepoint, only the savepoint rolls back, and the winner's chat is read instead. `contact_of` (a
+    renter opening the chat) counts the contact in the same savepoint: only the creator counts it.
+    """
     chat = Chat(
         property_id=prop.id,
         renter_id=renter_id,
@@ -136,17 +154,18 @@ async def insert_chat(session: AsyncSession, prop: Property, renter_id: str, ini
         created_at=now,
         last_message_at=now,
     )
-    session.add(chat)
     try:
         async with session.begin_nested():
+            if contact_of is not None:
+                await count_contact(session, contact_of, prop, now)
+            session.add(chat)
             await session.flush()
     except IntegrityError:
-        # The same pair opened the chat concurrently (the owner's side is not locked).
         existing = await find_chat(session, prop.id, renter_id, latest=True)
         if existing is None:
             raise
-        return existing
-    return chat
+        return Opened(existing, created=False)
+    return Opened(chat, created=True)
 
 
 async def set_status(session: AsyncSession, chat: Chat, status: str) -> Chat:
