@@ -45,6 +45,9 @@ FILL_PAGE = 200
 BADGE_EVERY_SECONDS = 0.5
 # Concurrent senders' events cross on the way; most gaps close by themselves within milliseconds.
 REORDER_SECONDS = 0.2
+# In the typing cache, a chat that was blocked: marked rather than forgotten, since blocks are final and a
+# typing frame may be reading the chat, still active, while the block's event passes.
+BLOCKED = ""
 
 
 class Revoked(Exception):
@@ -96,7 +99,7 @@ class Delivery:
         elif kind == "_badge":
             await self.badge_counted(event["counts"])
         elif kind == BLOCKED_TYPE:
-            self.counterparts.pop(event["chat_id"], None)
+            self.counterparts[event["chat_id"]] = BLOCKED
         elif kind == "_reply":
             await self.send(event["frame"])
         elif kind == "_sync":
@@ -185,6 +188,7 @@ class Delivery:
             if await users.user_for_token(session, self.user_id, self.jti) is None:
                 raise Revoked()
             states = await chats.chat_states(session, self.user_id)
+        self.counterparts.clear()  # a lost `_blocked` event too: typing reads each chat again
         for chat_id, last_seq, _ in states:
             if last_seq > self.sent_seq.get(chat_id, 0):
                 await self.fill(chat_id, self.sent_seq.get(chat_id, 0), last_seq)

@@ -31,7 +31,7 @@ from persistence import chats, notifications
 from persistence.types import utcnow
 from realtime import actions
 from realtime.credentials import identify, origin_allowed
-from realtime.delivery import Delivery, Revoked
+from realtime.delivery import BLOCKED, Delivery, Revoked
 from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, parse
 from realtime.limits import Limits
 from realtime.mailbox import Mailbox, MailboxClosed, Overflowed
@@ -89,7 +89,7 @@ class Connection:
     claims: Claims
     mailbox: Mailbox
     limits: Limits
-    # chat_id -> who hears our typing; the writer drops a chat when it is blocked (outbox.BLOCKED_TYPE)
+    # chat_id -> who hears our typing, or BLOCKED: the writer marks a chat when it is blocked (outbox.BLOCKED_TYPE)
     counterparts: dict[str, str] = field(default_factory=dict)
     pending: asyncio.Queue[Any] | None = None  # frames for the worker; both are made by the first such frame
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -269,14 +269,18 @@ class Connection:
         self.reply({"type": "ack", "client_id": frame.client_id, "message": sent.data})
 
     async def typing(self, chat_id: str) -> None:
-        if chat_id not in self.counterparts:
+        counterpart = self.counterparts.get(chat_id)
+        if counterpart is None:
             async with self.res.read() as session:
                 chat = await self.guarded(chats.chat_for_member(session, chat_id, self.user_id))
             if chat.status == "blocked":
                 raise FrameError("forbidden", "This chat is blocked")
-            self.counterparts[chat_id] = chats.counterpart_id(chat, self.user_id)
+            # setdefault: a block whose event the writer handled during that read has left its mark
+            counterpart = self.counterparts.setdefault(chat_id, chats.counterpart_id(chat, self.user_id))
+        if counterpart == BLOCKED:
+            raise FrameError("forbidden", "This chat is blocked")
         outbox = Outbox()
-        outbox.add([self.counterparts[chat_id]], {"type": "typing", "chat_id": chat_id, "user_id": self.user_id})
+        outbox.add([counterpart], {"type": "typing", "chat_id": chat_id, "user_id": self.user_id})
         await publish(self.res.fanout, outbox)
 
     async def guarded(self, work: Any, client_id: str | None = None) -> Any:

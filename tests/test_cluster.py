@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -184,6 +185,29 @@ async def test_a_logout_lost_in_a_redis_outage_still_closes_the_socket(
         assert r.status_code == 200, r.text
         await private_redis.start()
         assert await closed_with(ws, timeout=30) == 4401  # the resync after the outage checks the token
+
+
+async def test_a_block_lost_in_a_redis_outage_still_stops_typing(
+    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
+) -> None:
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    typing = json.dumps({"type": "typing", "chat_id": chat_id})
+    async with renter_and_owner(first, second, renter, owner) as (renter_ws, owner_ws):
+        await renter_ws.send(typing)  # the renter's socket now knows who hears its typing in this chat
+        assert (await next_frame(owner_ws, "typing"))["user_id"] == renter["user_id"]
+        private_redis.stop()
+        r = await call(second, "POST", f"/api/chats/{chat_id}/block", owner["token"])  # its event is lost
+        assert r.status_code == 200, r.text
+        await private_redis.start()
+        for _ in range(60):  # until the resync after the outage has read the chat again
+            await renter_ws.send(typing)
+            with contextlib.suppress(TimeoutError):
+                refused = await next_frame(renter_ws, "error", timeout=0.5)
+                break
+        else:
+            pytest.fail("typing in the blocked chat was never refused")
+        assert refused["code"] == "forbidden"
 
 
 # About 20 KB a frame, so a few hundred messages outgrow the kernel's socket buffers.
