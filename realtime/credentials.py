@@ -1,20 +1,20 @@
 """Who is on the other end of a WebSocket: a bearer header, a one-time ticket, or a first `auth` frame.
 
 All three end in the same check as REST: the token's user exists, is active,
-and the token is neither expired nor revoked.
+and the token is neither expired nor revoked. The endpoint runs that check
+once the socket listens to its user's channel, so that a logout is either
+seen by the check or reaches the socket as an event, never neither.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import client_json
 from auth.tokens import Claims, decode_token, ticket_hash
 from errors import Unauthorized
-from persistence.models import User
 from persistence.tickets import redeem_ticket
 from persistence.types import utcnow
 from persistence.users import user_for_token
@@ -25,31 +25,25 @@ AUTH_FRAME_SECONDS = 5.0
 MAX_AUTH_FRAME_BYTES = 8192
 
 
-@dataclass(frozen=True)
-class Identity:
-    user: User
-    claims: Claims
-
-
 def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
     """Browsers always send Origin; other clients may omit it, and then there is nothing to check."""
     origin = websocket.headers.get("origin")
     return origin is None or origin in allowed
 
 
-async def identify(websocket: WebSocket, res: Resources) -> Identity:
-    """Authenticate an accepted socket; raises Unauthorized (close with 4401) on any failure."""
+async def claimed(websocket: WebSocket, res: Resources) -> Claims:
+    """The claims an accepted socket presents, before `check`; raises Unauthorized (close with 4401)."""
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return await check(res, decode_token(token.strip(), str(res.settings.jwt_secret)))
+        return decode_token(token.strip(), str(res.settings.jwt_secret))
     ticket = websocket.query_params.get("ticket")
     if ticket:
         async with res.db.begin() as session:
             claims = await redeem_ticket(session, ticket_hash(ticket), utcnow())
         if claims is None:
             raise Unauthorized("Ticket unknown, expired or already used")
-        return await check(res, claims)
-    return await check(res, decode_token(await first_frame_token(websocket), str(res.settings.jwt_secret)))
+        return claims
+    return decode_token(await first_frame_token(websocket), str(res.settings.jwt_secret))
 
 
 async def first_frame_token(websocket: WebSocket) -> str:
@@ -70,11 +64,11 @@ async def first_frame_token(websocket: WebSocket) -> str:
     return frame["token"]
 
 
-async def check(res: Resources, claims: Claims) -> Identity:
+async def check(res: Resources, claims: Claims) -> None:
+    """Raises Unauthorized unless the token is current and its user active."""
     if claims.expires_at <= utcnow():
         raise Unauthorized("Token expired")
     async with res.read() as session:
         user = await user_for_token(session, claims.user_id, claims.jti)
     if user is None:
         raise Unauthorized("Token revoked or user inactive")
-    return Identity(user, claims)

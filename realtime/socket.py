@@ -30,7 +30,7 @@ from errors import ApiError, Unauthorized
 from persistence import chats, notifications
 from persistence.types import utcnow
 from realtime import actions
-from realtime.credentials import identify, origin_allowed
+from realtime.credentials import check, claimed, origin_allowed
 from realtime.delivery import BLOCKED, Delivery, Revoked
 from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, parse
 from realtime.limits import Limits
@@ -63,16 +63,19 @@ async def endpoint(websocket: WebSocket) -> None:
     if not origin_allowed(websocket, res.settings.cors_origins):
         await websocket.close(CLOSE_FORBIDDEN_ORIGIN, "Origin not allowed")
         return
-    try:
-        # Only the claims are kept: the user's ORM object would stay in memory for the socket's lifetime.
-        claims = (await identify(websocket, res)).claims
-    except Unauthorized as exc:
-        await close(websocket, Close(CLOSE_UNAUTHORIZED, str(exc.detail)))
-        return
-    except (SQLAlchemyError, OSError):
-        await close(websocket, database_failed("checking its credentials"))
-        return
-    async with res.fanout.subscribe(user_channel(claims.user_id), maxsize=res.settings.ws_backlog) as mailbox:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            claims = await claimed(websocket, res)
+            channel = user_channel(claims.user_id)
+            mailbox = await stack.enter_async_context(res.fanout.subscribe(channel, maxsize=res.settings.ws_backlog))
+            # Checked once subscribed: a logout committed before this is seen here, one after reaches the mailbox.
+            await check(res, claims)
+        except Unauthorized as exc:
+            await close(websocket, Close(CLOSE_UNAUTHORIZED, str(exc.detail)))
+            return
+        except (SQLAlchemyError, OSError):
+            await close(websocket, database_failed("checking its credentials"))
+            return
         connection = Connection(res, websocket, claims, mailbox, Limits.per_socket(res.settings.ws_sends_per_second))
         try:
             # Inside the try: a socket cancelled while joining must still leave, or its user stays online.
