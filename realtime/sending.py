@@ -31,7 +31,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from http_api.schemas.chats import MessageOut
@@ -125,7 +125,7 @@ class Sender:
         drafts = [draft for draft, _ in batch]
         try:
             outcomes = await self._commit_finding_copies(drafts)
-        except (SQLAlchemyError, OSError) as exc:
+        except Exception as exc:  # not only storage errors: one send the driver cannot take fails the batch
             # A lone send is tried again only on a fresh connection: the held one was found dropped.
             if len(batch) > 1 or getattr(exc, "connection_invalidated", False):
                 log.warning("a batch of %d sends failed (%s); storing them one by one", len(batch), type(exc).__name__)
@@ -140,7 +140,7 @@ class Sender:
         draft, future = item
         try:
             outcomes = await self._commit_finding_copies([draft])
-        except (SQLAlchemyError, OSError) as exc:
+        except Exception as exc:  # this send's own failure; the batch's other sends go on
             future.set_exception(exc)
             return
         await self._settle([item], outcomes)
