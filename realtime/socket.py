@@ -241,7 +241,8 @@ class Connection:
 
     def refuse(self, exc: FrameError) -> None:
         self.reply(exc.frame())
-        if self.limits.refused():
+        # `unavailable` is the server failing (the database, a full queue), not the client misbehaving.
+        if exc.code != "unavailable" and self.limits.refused():
             raise Close(CLOSE_POLICY, "Too many refused frames")
 
     async def work(self, pending: asyncio.Queue[Any]) -> None:

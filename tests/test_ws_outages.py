@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from realtime.limits import FLOOD_REFUSALS
 from realtime.socket import CLOSE_TRY_AGAIN
 from tests.conftest import through
 from tests.live import Server, chat_between, frames_until, next_frame, open_socket, register, send_frame, server_env
@@ -91,6 +92,20 @@ async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_
     assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2  # the refused send took no seq
     delivered = await next_frame(owner_ws, "message")
     assert (delivered["message"]["seq"], delivered["message"]["message"]) == (2, "Is it still available?")
+
+
+async def test_sends_refused_because_the_database_is_down_do_not_count_as_a_flood(
+    server: Server, database_proxy: TcpProxy
+) -> None:
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    await database_proxy.stop()
+    for n in range(FLOOD_REFUSALS + 5):  # within the send rate: the server failed them, not the client
+        await renter_ws.send(send_frame(chat_id, f"try {n}"))
+        assert (await next_frame(renter_ws, "error"))["code"] == "unavailable"
+        await asyncio.sleep(0.07)
+    await database_proxy.start()
+    await renter_ws.send(send_frame(chat_id, "Back again"))
+    assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2
 
 
 async def test_a_slow_badge_recount_does_not_hold_up_the_frames_behind_it(
