@@ -111,6 +111,8 @@ class Connection:
         )
         try:
             await self.hello(delivery)
+        except WebSocketDisconnect:
+            return  # the client left while connecting: nothing to close, nothing wrong
         except (SQLAlchemyError, OSError):
             await close(self.websocket, database_failed("reading its hello"))
             return

@@ -51,6 +51,7 @@ class Server:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None  # where the server's output goes (default: the test run's)
 
     @property
     def http(self) -> str:
@@ -63,7 +64,10 @@ class Server:
     def start(self, timeout: float = 30) -> Server:
         command = [sys.executable, "-m", "uvicorn", "main:app", *UVICORN_WS, "--port", str(self.port)]
         command += ["--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=PROJECT, env=os.environ | self.env)
+        output = self.log.open("ab") if self.log else None
+        self.process = subprocess.Popen(command, cwd=PROJECT, env=os.environ | self.env, stdout=output, stderr=output)
+        if output:
+            output.close()  # the server holds its own copy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
+import os
+import socket
+import struct
 import time
 import uuid
+from pathlib import Path
 
 import jwt
 import pytest
 
 from settings import DEV_JWT_SECRET
-from tests.live import ORIGIN, Server, call, chat_between, closed_with, next_frame, open_socket, register
+from tests.conftest import REDIS_URL, database_for
+from tests.live import (
+    ORIGIN,
+    Server,
+    call,
+    chat_between,
+    closed_with,
+    next_frame,
+    open_socket,
+    register,
+    server_env,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -108,3 +125,31 @@ async def test_a_socket_closes_when_its_token_expires(server: Server) -> None:
     async with await open_socket(server, short) as ws:
         await next_frame(ws, "hello")
         assert await closed_with(ws) == 4401
+
+
+def leave_right_after_upgrading(server: Server, token: str) -> None:
+    """Send an authenticated upgrade request and reset the connection before anything comes back."""
+    raw = socket.create_connection(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    )
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    raw.close()
+
+
+async def test_a_client_that_leaves_while_connecting_is_no_error(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    server = Server(server_env(database_for(tmp_path), REDIS_URL or "memory://", tmp_path / "uploads"), log=log).start()
+    try:
+        renter = await register(server)
+        for _ in range(10):
+            await asyncio.to_thread(leave_right_after_upgrading, server, renter["token"])
+        await asyncio.sleep(1)
+        async with await open_socket(server, renter["token"]) as ws:  # and the server serves on
+            assert (await next_frame(ws))["type"] == "hello"
+    finally:
+        server.stop()
+    output = log.read_text()
+    assert "Traceback" not in output and "database failed" not in output, output
