@@ -168,6 +168,8 @@ CREATE TABLE IF NOT EXISTS chats (
   last_seq INTEGER NOT NULL,
   renter_read_seq INTEGER NOT NULL,
   owner_read_seq INTEGER NOT NULL,
+  renter_archived_seq INTEGER,
+  owner_archived_seq INTEGER,
   created_at DATETIME(6) NOT NULL,
   last_message_at DATETIME(6) NOT NULL,
   PRIMARY KEY (id),

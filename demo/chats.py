@@ -71,16 +71,19 @@ def chat_rows(rng: random.Random, plan: ChatPlan, count: int, now: datetime) -> 
         sender = renter if from_renter else owner
         messages.append(message_row(rng, chat_id, seq, sender, "renter" if from_renter else "owner", body, at))
     last_from_renter = messages[-1]["sender_type"] == "renter"
+    archive = rng.random()  # about 8% of chats archived, by one side or the other
     chat = {
         "id": chat_id,
         "property_id": listing["id"],
         "renter_id": renter["id"],
         "owner_id": owner["id"],
         "initiated_by": "renter" if plan.renter_first else "owner",
-        "status": "archived" if rng.random() < 0.08 else "active",
+        "status": "active",
         "last_seq": count,
         "renter_read_seq": read_up_to(rng, count, last_from_renter),
         "owner_read_seq": read_up_to(rng, count, not last_from_renter),
+        "renter_archived_seq": count if archive < 0.04 else None,
+        "owner_archived_seq": count if 0.04 <= archive < 0.08 else None,
         "created_at": times[0],
         "last_message_at": times[-1],
     }

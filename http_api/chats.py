@@ -111,15 +111,30 @@ async def read(request: Request, *, auth: Auth, body: ReadIn) -> ReadOut:
     return ReadOut(chat_id=chat_id, up_to_seq=up_to, unread_count=unread)
 
 
-async def change_status(request: Request, auth: Auth, status: str) -> ChatOut:
+@endpoint(response=ChatOut, responses={403: "", 404: ""})
+async def archive(request: Request, *, auth: Auth) -> ChatOut:
+    """Archive the chat for the caller alone: it leaves their chat list until a new message arrives.
+
+    No badge: archiving marks nothing read, and an archived chat's unread messages still count.
+    """
+    async with resources(request).db.begin() as session:
+        chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id, lock=True)
+        if chat.status != "blocked":  # a block is final; an archive would only hide it
+            await chats.archive(session, chat, auth.user.id)
+        listed = await chats.describe(session, chat, auth.user.id)
+    return ChatOut.of(listed, auth.user.id)
+
+
+@endpoint(response=ChatOut, responses={403: "", 404: ""})
+async def block(request: Request, *, auth: Auth) -> ChatOut:
+    """Block the chat: it takes no new messages from either side."""
     res = resources(request)
     async with committed(res) as (session, outbox):
         chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id, lock=True)
-        blocking = status == "blocked" and chat.status != "blocked"
-        if chat.status != "blocked":  # a block is final; archiving cannot lift it
-            await chats.set_status(session, chat, status)
-            if blocking:  # sockets that let typing through to this chat stop doing so
-                outbox.add([chat.renter_id, chat.owner_id], {"type": BLOCKED_TYPE, "chat_id": chat.id})
+        blocking = chat.status != "blocked"
+        if blocking:  # sockets that let typing through to this chat stop doing so
+            await chats.set_status(session, chat, "blocked")
+            outbox.add([chat.renter_id, chat.owner_id], {"type": BLOCKED_TYPE, "chat_id": chat.id})
         # Read in the transaction: after the commit only a presence lookup and publishing run, neither of which raises.
         apart = blocking and chat.owner_id not in await chats.counterpart_ids(session, chat.renter_id)
         outbox.badge(chat.renter_id, chat.owner_id)
@@ -127,18 +142,6 @@ async def change_status(request: Request, auth: Auth, status: str) -> ChatOut:
     if apart:
         await actions.hide_presence(res, chat)
     return ChatOut.of(listed, auth.user.id)
-
-
-@endpoint(response=ChatOut, responses={403: "", 404: ""})
-async def archive(request: Request, *, auth: Auth) -> ChatOut:
-    """Archive the chat: it leaves the chat list until a new message arrives."""
-    return await change_status(request, auth, "archived")
-
-
-@endpoint(response=ChatOut, responses={403: "", 404: ""})
-async def block(request: Request, *, auth: Auth) -> ChatOut:
-    """Block the chat: it takes no new messages from either side."""
-    return await change_status(request, auth, "blocked")
 
 
 routes = [

@@ -3,6 +3,13 @@
 Read state is a seq per participant on the chat row; a participant's unread
 count in a chat is `last_seq - <their>_read_seq`, and a sender's read seq moves
 to their own message (whoever writes has seen the chat).
+
+Archiving is per participant too: `<their>_archived_seq` holds the chat's
+`last_seq` when they archived it, and the chat is archived for them while the
+two are equal, so the next message brings it back to both lists. A block is
+shared: `status` says 'blocked' for both. Rows from before per-participant
+archiving may still hold status 'archived', which counts as archived by both
+until a message turns it back to 'active'.
 """
 
 from __future__ import annotations
@@ -51,6 +58,18 @@ def read_seq(chat: Chat, user_id: str) -> int:
 
 def unread_in(chat: Chat, user_id: str) -> int:
     return max(0, chat.last_seq - read_seq(chat, user_id))
+
+
+def archived_by(chat: Chat, user_id: str) -> bool:
+    mine = chat.renter_archived_seq if role(chat, user_id) == "renter" else chat.owner_archived_seq
+    return chat.status == "archived" or mine == chat.last_seq
+
+
+def status_for(chat: Chat, user_id: str) -> str:
+    """The chat's status as this participant sees it: a block is shared, an archive is theirs alone."""
+    if chat.status == "blocked":
+        return "blocked"
+    return "archived" if archived_by(chat, user_id) else "active"
 
 
 async def chat_for_member(session: AsyncSession, chat_id: str, user_id: str, *, lock: bool = False) -> Chat:
@@ -174,6 +193,13 @@ async def set_status(session: AsyncSession, chat: Chat, status: str) -> Chat:
     return chat
 
 
+async def archive(session: AsyncSession, chat: Chat, user_id: str) -> None:
+    """Archive the chat for this participant alone, as of its current last seq (the caller holds the row lock)."""
+    column = Chat.renter_archived_seq if role(chat, user_id) == "renter" else Chat.owner_archived_seq
+    await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values({column: chat.last_seq}))
+    setattr(chat, column.key, chat.last_seq)
+
+
 async def mark_read(session: AsyncSession, chat: Chat, user_id: str, up_to_seq: int | None) -> int | None:
     """Move the reader's read seq forward (never back); returns the new value, or None if unchanged."""
     column = Chat.renter_read_seq if role(chat, user_id) == "renter" else Chat.owner_read_seq
@@ -198,6 +224,11 @@ def member_of(user_id: str) -> ColumnElement[bool]:
     return or_(Chat.renter_id == user_id, Chat.owner_id == user_id)
 
 
+def not_archived_by(user_id: str) -> ColumnElement[bool]:
+    mine = case((Chat.renter_id == user_id, Chat.renter_archived_seq), else_=Chat.owner_archived_seq)
+    return or_(mine.is_(None), mine != Chat.last_seq)
+
+
 async def unread_total(session: AsyncSession, user_id: str) -> int:
     """Messages to the user not yet read, over all their chats: arithmetic on chat rows, no message scan."""
     total = await session.scalar(
@@ -216,9 +247,9 @@ class Listed:
 
 
 async def list_for_user(session: AsyncSession, user_id: str, *, offset: int, limit: int) -> tuple[list[Listed], int]:
-    """The user's active chats, newest activity first, with what a chat list shows beside each."""
+    """The user's active chats (neither blocked nor archived by them), newest activity first, with what a list shows."""
     counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
-    where = (member_of(user_id), Chat.status == "active")
+    where = (member_of(user_id), Chat.status == "active", not_archived_by(user_id))
     total = await session.scalar(select(func.count()).select_from(Chat).where(*where))
     rows = await session.execute(
         select(Chat, Property.title, User.full_name)

@@ -185,6 +185,10 @@ class Chat(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     renter_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     owner_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Archiving is per participant: the chat's last_seq when they archived it. It counts while it still
+    # equals last_seq, so any new message brings the chat back without the send path touching these.
+    renter_archived_seq: Mapped[int | None] = mapped_column(Integer)
+    owner_archived_seq: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_column()
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

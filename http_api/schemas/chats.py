@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from http_api.schemas.common import Input, Output, Page, PageQuery, QueryInput, Url
-from persistence.chats import Listed, unread_in
+from persistence.chats import Listed, status_for, unread_in
 from persistence.messages import MAX_MESSAGE_CHARS
 from persistence.models import Chat, Message
 from persistence.sends import ChatState, Row
@@ -133,7 +133,7 @@ class ChatOut(Output):
             initiated_by=chat.initiated_by,  # type: ignore[arg-type]
             created_at=chat.created_at,
             last_message_at=chat.last_message_at,
-            status=chat.status,  # type: ignore[arg-type]
+            status=status_for(chat, user_id),  # type: ignore[arg-type]
             property_title=listed.property_title,
             counterpart=Counterpart(user_id=counterpart, full_name=listed.counterpart_name),
             last_seq=chat.last_seq,
