@@ -11,7 +11,7 @@ import shutil
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -248,11 +248,20 @@ def drain_until_closed(raw: socket.socket) -> bytes:
     return bytes(received)
 
 
-async def test_a_slow_consumer_is_cut_off_without_delaying_others(tmp_path: Path) -> None:
+@contextmanager
+def backlogged_server(tmp_path: Path, backlog: int) -> Iterator[tuple[Server, str]]:
+    """One server whose sockets' mailboxes hold `backlog` events, and its database URL."""
     database = database_for(tmp_path)
-    env = server_env(database, REDIS_URL or "memory://", tmp_path / "uploads") | {"WS_BACKLOG": "128"}
+    env = server_env(database, REDIS_URL or "memory://", tmp_path / "uploads") | {"WS_BACKLOG": str(backlog)}
     server = Server(env).start()
     try:
+        yield server, database
+    finally:
+        server.stop()
+
+
+async def test_a_slow_consumer_is_cut_off_without_delaying_others(tmp_path: Path) -> None:
+    with backlogged_server(tmp_path, 128) as (server, database):
         owner, renter, chat_id = await chat_between(server, database)
         async with await open_socket(server, owner["token"]) as fast:
             await drain_hello(fast)
@@ -277,8 +286,6 @@ async def test_a_slow_consumer_is_cut_off_without_delaying_others(tmp_path: Path
             tail = await asyncio.to_thread(drain_until_closed, stalled)
             # The close frame: opcode 0x88, then the code 1013 (0x03f5) and its reason.
             assert b"\x88" in tail and b"\x03\xf5Too far behind" in tail
-    finally:
-        server.stop()
 
 
 def server_end_open(server: Server, client: socket.socket) -> bool:
@@ -297,10 +304,7 @@ def server_end_open(server: Server, client: socket.socket) -> bool:
 
 async def test_a_client_that_stops_reading_for_good_still_leaves(tmp_path: Path) -> None:
     """Cut off with 1013 though its close frame can never be written: it goes offline, and its connection goes."""
-    database = database_for(tmp_path)
-    env = server_env(database, REDIS_URL or "memory://", tmp_path / "uploads") | {"WS_BACKLOG": "32"}
-    server = Server(env).start()
-    try:
+    with backlogged_server(tmp_path, 32) as (server, database):
         owner, renter, chat_id = await chat_between(server, database)
         async with await open_socket(server, renter["token"]) as watcher:
             await drain_hello(watcher)
@@ -317,8 +321,6 @@ async def test_a_client_that_stops_reading_for_good_still_leaves(tmp_path: Path)
         await asyncio.sleep(12)  # past the protocol's ABORT_SECONDS, still reading nothing
         assert not server_end_open(server, stalled)
         stalled.close()
-    finally:
-        server.stop()
 
 
 def frames(items: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
