@@ -279,6 +279,16 @@ async def chat_states(session: AsyncSession, user_id: str) -> list[tuple[str, in
     return [(chat_id, last_seq, max(0, unread)) for chat_id, last_seq, unread in rows]
 
 
+async def receipts(session: AsyncSession, user_id: str) -> list[tuple[str, str, int]]:
+    """(chat_id, counterpart_id, their read seq) where the counterpart read something, in chats not blocked."""
+    counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
+    their_read = case((Chat.renter_id == user_id, Chat.owner_read_seq), else_=Chat.renter_read_seq)
+    query = select(Chat.id, counterpart, their_read).where(
+        member_of(user_id), Chat.status.in_(READABLE_STATUSES), their_read > 0
+    )
+    return [(chat_id, reader_id, seq) for chat_id, reader_id, seq in await session.execute(query)]
+
+
 async def statuses(session: AsyncSession, user_id: str, chat_ids: list[str]) -> dict[str, str]:
     """The status of each of these chats that the user takes part in; the others are left out."""
     query = select(Chat.id, Chat.status).where(Chat.id.in_(chat_ids), member_of(user_id))

@@ -180,7 +180,7 @@ class Delivery:
         await self.send({"type": "synced"})
 
     async def resync(self) -> None:
-        """After events were lost: send what was missed in every chat, then the fresh counts.
+        """After events were lost: what every chat missed, where each counterpart has read to, fresh counts.
 
         A logout during the outage may have lost its `_revoked` event too, so the token is checked again.
         """
@@ -188,11 +188,14 @@ class Delivery:
             if await users.user_for_token(session, self.user_id, self.jti) is None:
                 raise Revoked()
             states = await chats.chat_states(session, self.user_id)
+            read_by_others = await chats.receipts(session, self.user_id)
         self.counterparts.clear()  # a lost `_blocked` event too: typing reads each chat again
         for chat_id, last_seq, _ in states:
             if last_seq > self.sent_seq.get(chat_id, 0):
                 await self.fill(chat_id, self.sent_seq.get(chat_id, 0), last_seq)
                 await self.release(chat_id)
+        for chat_id, reader_id, up_to_seq in read_by_others:  # receipts are marks: a repeated one changes nothing
+            await self.send({"type": "read", "chat_id": chat_id, "reader_id": reader_id, "up_to_seq": up_to_seq})
         if self.badge_asked:
             self.badge_due = True  # the recount under way may have started before what was just sent
         else:

@@ -187,6 +187,20 @@ async def test_a_logout_lost_in_a_redis_outage_still_closes_the_socket(
         assert await closed_with(ws, timeout=30) == 4401  # the resync after the outage checks the token
 
 
+async def test_a_read_receipt_lost_in_a_redis_outage_arrives_after_it(
+    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
+) -> None:
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    async with renter_and_owner(first, second, renter, owner) as (renter_ws, _):
+        private_redis.stop()
+        r = await call(second, "POST", f"/api/chats/{chat_id}/read", owner["token"], json={})
+        assert r.status_code == 200, r.text  # its receipt cannot reach `first`
+        await private_redis.start()
+        receipt = await next_frame(renter_ws, "read", timeout=30)
+        assert receipt == {"type": "read", "chat_id": chat_id, "reader_id": owner["user_id"], "up_to_seq": 1}
+
+
 async def test_a_block_lost_in_a_redis_outage_still_stops_typing(
     pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
 ) -> None:
