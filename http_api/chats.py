@@ -32,24 +32,23 @@ from resources import resources
 @endpoint(body=InitiateIn, response=OpenedOut, body_in_query=True, responses={403: "Contact limit reached", 404: ""})
 async def initiate(request: Request, *, auth: Auth, body: InitiateIn) -> OpenedOut:
     """Open a chat with a property's owner (or get the existing one)."""
-    chat_id, created = await actions.open_chat(resources(request), auth.user, body.property_id, body.initial_message)
-    return await opened(request, auth, chat_id, created)
+    opened = await actions.open_chat(resources(request), auth.user, body.property_id, body.initial_message)
+    return opened_out(opened)
 
 
 @endpoint(body=InitiateWithRenterIn, response=OpenedOut, body_in_query=True, responses={403: "", 404: ""})
 async def initiate_with_renter(request: Request, *, auth: Auth, body: InitiateWithRenterIn) -> OpenedOut:
     """An owner opens a chat with a visible renter about one of the owner's active properties."""
-    chat_id, created = await actions.open_chat(
+    opened = await actions.open_chat(
         resources(request), auth.user, body.property_id, body.initial_message, renter_id=body.renter_id
     )
-    return await opened(request, auth, chat_id, created)
+    return opened_out(opened)
 
 
-async def opened(request: Request, auth: Auth, chat_id: str, created: bool) -> OpenedOut:
-    # Read back, not assumed from the endpoint: a chat found existing may have been opened by the other side.
-    async with resources(request).read() as session:
-        chat = await chats.chat_for_member(session, chat_id, auth.user.id)
-    return OpenedOut(chat_id=chat.id, created=created, initiated_by=chat.initiated_by)  # type: ignore[arg-type]
+def opened_out(opened: chats.Opened) -> OpenedOut:
+    # The chat's own initiated_by, not the endpoint's: a chat found existing may have been opened by the other side.
+    chat = opened.chat
+    return OpenedOut(chat_id=chat.id, created=opened.created, initiated_by=chat.initiated_by)  # type: ignore[arg-type]
 
 
 @endpoint(query=ChatListQuery, response=ChatPage)

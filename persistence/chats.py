@@ -213,11 +213,17 @@ async def mark_read(session: AsyncSession, chat: Chat, user_id: str, up_to_seq: 
     return target
 
 
+def by_role(user_id: str, as_renter: Any, as_owner: Any) -> ColumnElement[Any]:
+    """In SQL, per chat row: `as_renter` where the user is its renter, else `as_owner`."""
+    return case((Chat.renter_id == user_id, as_renter), else_=as_owner)
+
+
+def counterpart_column(user_id: str) -> ColumnElement[str]:
+    return by_role(user_id, Chat.owner_id, Chat.renter_id)
+
+
 def unread_expression(user_id: str) -> ColumnElement[int]:
-    return case(
-        (Chat.renter_id == user_id, Chat.last_seq - Chat.renter_read_seq),
-        else_=Chat.last_seq - Chat.owner_read_seq,
-    )
+    return by_role(user_id, Chat.last_seq - Chat.renter_read_seq, Chat.last_seq - Chat.owner_read_seq)
 
 
 def member_of(user_id: str) -> ColumnElement[bool]:
@@ -225,7 +231,7 @@ def member_of(user_id: str) -> ColumnElement[bool]:
 
 
 def not_archived_by(user_id: str) -> ColumnElement[bool]:
-    mine = case((Chat.renter_id == user_id, Chat.renter_archived_seq), else_=Chat.owner_archived_seq)
+    mine = by_role(user_id, Chat.renter_archived_seq, Chat.owner_archived_seq)
     return or_(mine.is_(None), mine != Chat.last_seq)
 
 
@@ -248,13 +254,12 @@ class Listed:
 
 async def list_for_user(session: AsyncSession, user_id: str, *, offset: int, limit: int) -> tuple[list[Listed], int]:
     """The user's active chats (neither blocked nor archived by them), newest activity first, with what a list shows."""
-    counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
     where = (member_of(user_id), Chat.status == "active", not_archived_by(user_id))
     total = await session.scalar(select(func.count()).select_from(Chat).where(*where))
     rows = await session.execute(
         select(Chat, Property.title, User.full_name)
         .join(Property, Property.id == Chat.property_id)
-        .join(User, User.id == counterpart)
+        .join(User, User.id == counterpart_column(user_id))
         .where(*where)
         .order_by(Chat.last_message_at.desc(), Chat.id)
         .offset(offset)
@@ -279,14 +284,13 @@ async def chat_states(session: AsyncSession, user_id: str) -> list[tuple[str, in
     return [(chat_id, last_seq, max(0, unread)) for chat_id, last_seq, unread in rows]
 
 
-async def receipts(session: AsyncSession, user_id: str) -> list[tuple[str, str, int]]:
-    """(chat_id, counterpart_id, their read seq) where the counterpart read something, in chats not blocked."""
-    counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
-    their_read = case((Chat.renter_id == user_id, Chat.owner_read_seq), else_=Chat.renter_read_seq)
-    query = select(Chat.id, counterpart, their_read).where(
-        member_of(user_id), Chat.status.in_(READABLE_STATUSES), their_read > 0
+async def resync_states(session: AsyncSession, user_id: str) -> list[tuple[str, int, str, int]]:
+    """(chat_id, last_seq, counterpart_id, their read seq) for every chat the user can read: what a resync needs."""
+    their_read = by_role(user_id, Chat.owner_read_seq, Chat.renter_read_seq)
+    query = select(Chat.id, Chat.last_seq, counterpart_column(user_id), their_read).where(
+        member_of(user_id), Chat.status.in_(READABLE_STATUSES)
     )
-    return [(chat_id, reader_id, seq) for chat_id, reader_id, seq in await session.execute(query)]
+    return [(chat_id, last_seq, other, read) for chat_id, last_seq, other, read in await session.execute(query)]
 
 
 async def statuses(session: AsyncSession, user_id: str, chat_ids: list[str]) -> dict[str, str]:
@@ -297,8 +301,7 @@ async def statuses(session: AsyncSession, user_id: str, chat_ids: list[str]) -> 
 
 async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:
     """Everyone the user shares a chat with that is not blocked: who hears about the user's presence."""
-    counterpart = case((Chat.renter_id == user_id, Chat.owner_id), else_=Chat.renter_id)
-    query = select(counterpart).where(member_of(user_id), Chat.status.in_(READABLE_STATUSES)).distinct()
+    query = select(counterpart_column(user_id)).where(member_of(user_id), Chat.status.in_(READABLE_STATUSES)).distinct()
     return list(await session.scalars(query))
 
 

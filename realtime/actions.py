@@ -49,7 +49,7 @@ async def mark_read(res: Resources, reader_id: str, chat_id: str, up_to_seq: int
 
 async def open_chat(
     res: Resources, opener: User, property_id: str, text: str, *, renter_id: str | None = None
-) -> tuple[str, bool]:
+) -> chats.Opened:
     """Open (or find) a chat, by a renter or, with `renter_id`, by the property's owner.
 
     A new chat stores the first message and notifies the other side; an
@@ -67,7 +67,7 @@ async def open_chat(
             first = MessageOut.of(stored.message, chat).model_dump(mode="json")
             message_events(outbox, chat, opener.id, first, receipt=False)
             await notify_new_chat(session, outbox, chat, opener, text)
-    return chat.id, opened.created
+    return opened
 
 
 async def notify_new_chat(session: Any, outbox: Outbox, chat: Any, opener: User, text: str) -> None:

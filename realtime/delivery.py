@@ -187,15 +187,15 @@ class Delivery:
         async with self.res.read() as session:
             if await users.user_for_token(session, self.user_id, self.jti) is None:
                 raise Revoked()
-            states = await chats.chat_states(session, self.user_id)
-            read_by_others = await chats.receipts(session, self.user_id)
+            states = await chats.resync_states(session, self.user_id)
         self.counterparts.clear()  # a lost `_blocked` event too: typing reads each chat again
-        for chat_id, last_seq, _ in states:
+        for chat_id, last_seq, _, _ in states:
             if last_seq > self.sent_seq.get(chat_id, 0):
                 await self.fill(chat_id, self.sent_seq.get(chat_id, 0), last_seq)
                 await self.release(chat_id)
-        for chat_id, reader_id, up_to_seq in read_by_others:  # receipts are marks: a repeated one changes nothing
-            await self.send({"type": "read", "chat_id": chat_id, "reader_id": reader_id, "up_to_seq": up_to_seq})
+        for chat_id, _, reader_id, up_to_seq in states:  # receipts are marks: a repeated one changes nothing
+            if up_to_seq:
+                await self.send({"type": "read", "chat_id": chat_id, "reader_id": reader_id, "up_to_seq": up_to_seq})
         if self.badge_asked:
             self.badge_due = True  # the recount under way may have started before what was just sent
         else:
