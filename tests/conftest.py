@@ -124,6 +124,10 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def send(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, **body: Any) -> httpx.Response:
+    return await client.post(f"/api/chats/{chat_id}/messages", json=body, headers=bearer(user["token"]))
+
+
 async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str, text: str = "Hello") -> str:
     """A renter opens a chat about a property through the API; returns its id."""
     r = await client.post(
@@ -168,6 +172,13 @@ def make_property(client: httpx.AsyncClient) -> MakeProperty:
         return property_id
 
     return make
+
+
+@pytest.fixture
+async def pair(register: Register, make_property: MakeProperty) -> tuple[dict[str, Any], dict[str, Any], str]:
+    owner = await register(user_type="owner", full_name="Ravi Owner")
+    renter = await register(user_type="renter", full_name="Asha Renter")
+    return owner, renter, await make_property(owner, title="Sunny 2BHK in Koramangala")
 
 
 @pytest.fixture(scope="module")
