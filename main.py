@@ -34,6 +34,9 @@ from resources import Resources
 from settings import Settings, SettingsError, load_settings
 from storage.images import public_files
 from task_stacks import report_if_slow
+from timeouts import keep_cancellations
+
+keep_cancellations()  # before any loop runs: see timeouts.py
 
 VERSION = "0.1.0"
 # Shutdown's steps are each bounded and take well under a second; past this, the log names what waits.
