@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -49,4 +50,16 @@ def awaiting(task: asyncio.Task[Any]) -> str:
             break
         lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
         awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+        if awaited is not None and not hasattr(awaited, "cr_frame"):
+            awaited = _generator_of(frame) or awaited
     return "\n".join(lines)
+
+
+def _generator_of(frame: FrameType) -> Any:
+    """The async generator an `asynccontextmanager`'s enter or exit is stepping (the app's lifespan is one).
+
+    What such a frame awaits is the generator's `asend`/`athrow`, which shows no frame of its own.
+    """
+    manager = frame.f_locals.get("self")
+    generator = getattr(manager, "gen", None)
+    return generator if getattr(generator, "ag_frame", None) is not None else None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -42,3 +44,27 @@ async def test_a_quick_block_logs_nothing_and_leaves_no_task(caplog: pytest.LogC
         await asyncio.sleep(0.1)
     assert caplog.records == []
     assert asyncio.all_tasks() == before
+
+
+async def test_the_report_goes_on_into_a_context_managers_generator(caplog: pytest.LogCaptureFixture) -> None:
+    released = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await parked(released)
+
+    async def serve() -> None:
+        async with lifespan():
+            pass
+
+    task = asyncio.create_task(serve(), name="the app")
+    with caplog.at_level(logging.WARNING, logger="task_stacks"):
+        async with report_if_slow("shutdown", 0.05):
+            await asyncio.sleep(0.2)
+    released.set()
+    await task
+    report = caplog.records[0].getMessage().split("the app:", 1)[1]
+    assert report.index("in serve") < report.index("in lifespan") < report.index("in parked_deep_inside")
