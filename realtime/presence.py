@@ -15,6 +15,14 @@ user's changes one at a time, in the order they happened, and the announcer
 asks, after its read and just before publishing, whether what it announces
 still holds (here: this process's count; with Redis: the user's sorted set,
 which also catches the user having come back on another process).
+
+One task writes this process's joins, leaves and heartbeats to Redis, in the
+order they happened: a heartbeat written beside the leaves could take its
+list of users just before a leave and land just after it, and hold that user
+online for a TTL. A process taken for dead (its heartbeats failed for a TTL
+while others reached Redis) is reaped and its users announced offline; its
+next heartbeat finds its entries gone, writes them back and announces those
+users online again.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from functools import partial
 from urllib.parse import urlparse
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from realtime.redis_backend import describe, redis_client
 
@@ -89,6 +98,7 @@ class Presence:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
         self._changes: list[tuple[bool, str, asyncio.Future[bool]]] = []  # (joining, user, was it a first/last)
+        self._beat: asyncio.Future[list[str]] | None = None  # a heartbeat asked of the writer, and who came back
         self._wake = asyncio.Event()
         self._turns: dict[str, asyncio.Lock] = {}  # per user with an announcement running or waiting here
         self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
@@ -184,35 +194,44 @@ class Presence:
         return await future
 
     async def _write_changes(self) -> None:
-        """Write whatever joins and leaves have queued as one transaction, in the order they came."""
+        """Write queued joins and leaves, a batch at a time in the order they came, and heartbeats between."""
         assert self.redis is not None
         while True:
-            if not self._changes:
+            if not self._changes and self._beat is None:
                 self._wake.clear()
                 await self._wake.wait()
-            batch, self._changes = self._changes[:MAX_BATCH], self._changes[MAX_BATCH:]
-            now = time.time()
-            ends: list[int] = []  # where each change's replies end: its ZCOUNT is the last
-            try:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    for joining, user_id, _ in batch:
-                        if joining:
-                            pipe.zadd(user_key(user_id), {self.process_id: now + TTL_SECONDS})
-                            pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
-                            pipe.sadd(process_key(self.process_id), user_id)
-                        else:
-                            pipe.zrem(user_key(user_id), self.process_id)
-                            pipe.srem(process_key(self.process_id), user_id)
-                        pipe.zcount(user_key(user_id), now, "+inf")
-                        ends.append(len(pipe))
-                    replies = await pipe.execute()
-            except Exception as exc:
-                reason = describe(exc)
-                log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %s", len(batch), reason)
-                self._settle(batch, [False] * len(batch))
-                continue
-            live = [int(replies[end - 1]) for end in ends]
-            self._settle(batch, [n == 1 if joining else n == 0 for (joining, _, _), n in zip(batch, live, strict=True)])
+            if self._changes:
+                await self._write_batch()
+            if self._beat is not None:  # after one batch at most, so that churn never starves the heartbeat
+                beat, self._beat = self._beat, None  # shielded by its waiters: nothing cancels it
+                try:
+                    beat.set_result(await self._refresh())
+                except Exception as exc:
+                    beat.set_exception(exc)
+
+    async def _write_batch(self) -> None:
+        assert self.redis is not None
+        batch, self._changes = self._changes[:MAX_BATCH], self._changes[MAX_BATCH:]
+        now = time.time()
+        ends: list[int] = []  # where each change's replies end: its ZCOUNT is the last
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for joining, user_id, _ in batch:
+                    if joining:
+                        self._hold(pipe, user_id, now)
+                    else:
+                        pipe.zrem(user_key(user_id), self.process_id)
+                        pipe.srem(process_key(self.process_id), user_id)
+                    pipe.zcount(user_key(user_id), now, "+inf")
+                    ends.append(len(pipe))
+                replies = await pipe.execute()
+        except Exception as exc:
+            reason = describe(exc)
+            log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %s", len(batch), reason)
+            self._settle(batch, [False] * len(batch))
+            return
+        live = [int(replies[end - 1]) for end in ends]
+        self._settle(batch, [n == 1 if joining else n == 0 for (joining, _, _), n in zip(batch, live, strict=True)])
 
     @staticmethod
     def _settle(batch: list[tuple[bool, str, asyncio.Future[bool]]], outcomes: list[bool]) -> None:
@@ -221,15 +240,39 @@ class Presence:
                 future.set_result(outcome)
 
     async def heartbeat(self) -> None:
+        """Push this process's expiry forward, in turn with joins and leaves, and announce who came back."""
+        if self._stopped.is_set() or not self._tasks:
+            return
+        if self._beat is None:
+            self._beat = asyncio.get_running_loop().create_future()
+            self._wake.set()
+        for user_id in await asyncio.shield(self._beat):
+            await self._announce(user_id, True)
+
+    async def _refresh(self) -> list[str]:
+        """Write the heartbeat; returns the users whose entry here had been reaped and who were offline since."""
         assert self.redis is not None
-        expiry = time.time() + TTL_SECONDS
+        users = list(self.local)
+        joining = {user_id for joins, user_id, _ in self._changes if joins}  # not written yet: they announce
+        now = time.time()
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(PROCESSES_KEY, {self.process_id: expiry})
-            for user_id in list(self.local):
-                pipe.zadd(user_key(user_id), {self.process_id: expiry})
-                pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
-                pipe.sadd(process_key(self.process_id), user_id)
-            await pipe.execute()
+            pipe.zadd(PROCESSES_KEY, {self.process_id: now + TTL_SECONDS})
+            for user_id in users:
+                self._hold(pipe, user_id, now)
+                pipe.zcount(user_key(user_id), now, "+inf")
+            replies = await pipe.execute()
+        per_user = [replies[1 + 4 * i : 5 + 4 * i] for i in range(len(users))]
+        return [
+            user_id
+            for user_id, (added, _, _, live) in zip(users, per_user, strict=True)
+            if added and int(live) == 1 and user_id not in joining
+        ]
+
+    def _hold(self, pipe: Pipeline, user_id: str, now: float) -> None:
+        """Queue the commands that record (or refresh) this process holding a socket of the user: three replies."""
+        pipe.zadd(user_key(user_id), {self.process_id: now + TTL_SECONDS})
+        pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
+        pipe.sadd(process_key(self.process_id), user_id)
 
     async def reap(self) -> None:
         """Announce the users of processes that stopped heartbeating (crashed, killed)."""

@@ -113,7 +113,8 @@ async def test_a_burst_of_joins_while_redis_hangs_gives_up_in_bounded_time_and_p
     redis_server.pause()
     try:
         started = asyncio.get_running_loop().time()
-        await asyncio.gather(*(tracker.connected(uuid.uuid4().hex) for _ in range(100)))
+        hung = [uuid.uuid4().hex for _ in range(100)]
+        await asyncio.gather(*(tracker.connected(user) for user in hung))
         took = asyncio.get_running_loop().time() - started
     finally:
         redis_server.resume()
@@ -125,6 +126,37 @@ async def test_a_burst_of_joins_while_redis_hangs_gives_up_in_bounded_time_and_p
     await tracker.connected(user)
     assert announced == [(user, True)]
     assert await tracker.online([user]) == {user}
+    # The next heartbeat writes the hung joins and announces them: nobody stays offline to others.
+    await tracker.heartbeat()
+    assert sorted(announced[1:]) == sorted((user, True) for user in hung)
+    assert await tracker.online(hung) == set(hung)
+
+
+@pytest.mark.redis
+async def test_a_process_reaped_while_alive_writes_its_users_back_and_announces_those_it_alone_holds(
+    redis_server: RedisServer,
+) -> None:
+    """A process whose heartbeats failed for a TTL while another reached Redis is taken for dead and reaped."""
+    announced: list[tuple[str, bool]] = []
+
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        if await still():
+            announced.append((user_id, online))
+
+    alone, shared = uuid.uuid4().hex, uuid.uuid4().hex
+    async with running(redis_server, announce) as first, tracking(redis_server.url, announce) as second:
+        await first.connected(alone)
+        await second.connected(shared)
+        await first.connected(shared)
+        await second.reap_process(first.process_id)
+        assert announced == [(alone, True), (shared, True), (alone, False)]
+        assert await second.online([alone, shared]) == {shared}
+
+        await first.heartbeat()
+        assert await second.online([alone, shared]) == {alone, shared}
+        assert announced[3:] == [(alone, True)]  # `shared` never went offline for anyone
+        await first.heartbeat()
+        assert announced[3:] == [(alone, True)]
 
 
 @pytest.mark.redis
