@@ -38,7 +38,6 @@ UVICORN_OPTION = "realtime.protocol:WebSocketProtocol"
 MAX_FRAME_BYTES = 64 * 1024
 # After the app is done, how long the connection may wait for the client to take what is left to send.
 ABORT_SECONDS = 10.0
-CLOSE_POLICY = 1008
 # Factories hold only configuration: one serves every connection of the process.
 DEFLATE = PrimedDeflateFactory()
 
@@ -80,7 +79,7 @@ class ServerConnection(ServerProtocol):
 
     def fail(self, code: CloseCode | int, reason: str = "") -> None:
         if code == CloseCode.MESSAGE_TOO_BIG:
-            code, reason = CLOSE_POLICY, "Frame larger than 64 KB"
+            code, reason = CloseCode.POLICY_VIOLATION, "Frame larger than 64 KB"
         super().fail(code, reason)
 
 

@@ -99,7 +99,7 @@ class Sender:
         if self._task is None:
             raise ConnectionError("sending has not started")
         future: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_retrieved)
+        future.add_done_callback(retrieved)
         self._waiting.append((draft, future))
         self._idle.clear()
         self._wake.set()
@@ -183,8 +183,8 @@ class Sender:
         await publish(self._fanout, outbox)  # with Redis this only queues: the next batch does not wait
 
 
-def _retrieved(future: asyncio.Future[Sent]) -> None:
-    """The error of a send whose caller went away is not worth an "exception never retrieved" log."""
+def retrieved(future: asyncio.Future[Any]) -> None:
+    """The error of work whose caller went away is not worth an "exception never retrieved" log."""
     if not future.cancelled():
         future.exception()
 

@@ -37,6 +37,7 @@ from realtime.limits import Limits
 from realtime.mailbox import Mailbox, MailboxClosed, Overflowed
 from realtime.outbox import Outbox, publish, user_channel
 from realtime.protocol import MAX_FRAME_BYTES
+from realtime.sending import retrieved
 from resources import Resources, resources
 
 log = logging.getLogger("homer.ws")
@@ -262,7 +263,7 @@ class Connection:
         if isinstance(frame, SendFrame):
             await self.send_message(frame)
         elif isinstance(frame, ReadFrame):
-            await self.guarded(actions.mark_read(self.res, self.user_id, frame.chat_id, frame.up_to_seq))
+            await self.guarded(to_the_end(actions.mark_read(self.res, self.user_id, frame.chat_id, frame.up_to_seq)))
         elif isinstance(frame, TypingFrame):
             await self.typing(frame.chat_id)
 
@@ -303,6 +304,22 @@ class Connection:
 
     def reply(self, frame: dict[str, Any]) -> None:
         self.mailbox.deliver({"type": "_reply", "frame": frame})
+
+
+_finishing: set[asyncio.Task[Any]] = set()  # actions whose socket closed while they ran
+
+
+def to_the_end(work: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+    """Run `work` to its end even if the socket closes meanwhile.
+
+    A read cancelled between its commit and its publish would leave the
+    counterpart without the receipt; sends are shielded in the batcher.
+    """
+    task = asyncio.create_task(work)
+    _finishing.add(task)
+    task.add_done_callback(_finishing.discard)
+    task.add_done_callback(retrieved)
+    return asyncio.shield(task)
 
 
 def went_away(task: asyncio.Task[None]) -> bool:
