@@ -293,10 +293,10 @@ async def resync_states(session: AsyncSession, user_id: str) -> list[tuple[str, 
     return [(chat_id, last_seq, other, read) for chat_id, last_seq, other, read in await session.execute(query)]
 
 
-async def statuses(session: AsyncSession, user_id: str, chat_ids: list[str]) -> dict[str, str]:
-    """The status of each of these chats that the user takes part in; the others are left out."""
-    query = select(Chat.id, Chat.status).where(Chat.id.in_(chat_ids), member_of(user_id))
-    return {chat_id: status for chat_id, status in await session.execute(query)}
+async def statuses(session: AsyncSession, user_id: str, chat_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """(status, last_seq) of each of these chats that the user takes part in; the others are left out."""
+    query = select(Chat.id, Chat.status, Chat.last_seq).where(Chat.id.in_(chat_ids), member_of(user_id))
+    return {chat_id: (status, last_seq) for chat_id, status, last_seq in await session.execute(query)}
 
 
 async def counterpart_ids(session: AsyncSession, user_id: str) -> list[str]:

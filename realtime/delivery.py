@@ -161,21 +161,29 @@ class Delivery:
                 return
 
     async def sync(self, wanted: dict[str, int]) -> None:
-        """A blocked chat is refused as a chat of others is, with its own detail (its history stays on REST)."""
+        """Send what the client lacks and this socket did not send it (`sent_from` to `sent_seq`).
+
+        A blocked chat is refused as a chat of others is, with its own detail (its history stays on REST).
+        """
         async with self.res.read() as session:
-            status = await chats.statuses(session, self.user_id, list(wanted))
+            found = await chats.statuses(session, self.user_id, list(wanted))
         for chat_id, have in wanted.items():
-            if status.get(chat_id) not in chats.READABLE_STATUSES:
-                blocked = status.get(chat_id) == "blocked"
+            status, last_seq = found.get(chat_id, (None, 0))
+            if status not in chats.READABLE_STATUSES:
+                blocked = status == "blocked"
                 detail = f"Chat {chat_id} is blocked" if blocked else f"Not a participant of {chat_id}"
                 await self.send({"type": "error", "code": "forbidden", "detail": detail})
                 continue
-            sent_from = self.sent_from.get(chat_id, self.sent_seq.get(chat_id, 0))
+            have = min(have, last_seq)  # a client's claim past the chat's end (stale local state) hides nothing
+            sent_from = self.sent_from.setdefault(chat_id, 0)  # a chat new since hello came whole, from seq 1
+            sent = self.sent_seq.get(chat_id, 0)
+            if have > sent:  # the client got more elsewhere (another tab, REST): go on from there
+                self.sent_from[chat_id] = self.sent_seq[chat_id] = sent_from = sent = have
             if have < sent_from:
                 await self.fill(chat_id, have, sent_from)
                 self.sent_from[chat_id] = have
-            await self.fill(chat_id, max(have, self.sent_seq.get(chat_id, 0)), None)
-            self.sent_seq[chat_id] = max(self.sent_seq.get(chat_id, 0), have)
+            if last_seq > sent:  # newer ones, committed after that read, come live
+                await self.fill(chat_id, sent, None)
             await self.release(chat_id)
         await self.send({"type": "synced"})
 

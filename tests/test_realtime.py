@@ -242,6 +242,40 @@ async def test_sync_sends_each_message_once_around_what_came_live(server: Server
     assert [f for f in again if f["type"] == "message"] == []
 
 
+async def synced_seqs(ws: ClientConnection, chats: dict[str, int]) -> list[int]:
+    await ws.send(json.dumps({"type": "sync", "chats": chats}))
+    return [f["message"]["seq"] for f in await frames_until(ws, "synced") if f["type"] == "message"]
+
+
+async def post_messages(server: Server, user: dict[str, Any], chat_id: str, seqs: range) -> None:
+    for n in seqs:
+        r = await call(server, "POST", f"/api/chats/{chat_id}/messages", user["token"], json={"message": f"m{n}"})
+        assert r.status_code == 201 and r.json()["seq"] == n, r.text
+
+
+async def test_sync_sends_nothing_again_of_a_chat_that_began_after_hello(server: Server) -> None:
+    owner, renter = await register(server, "owner"), await register(server, "renter")
+    property_id = await make_property(server, owner)
+    async with await open_socket(server, owner["token"]) as ws:
+        assert (await next_frame(ws, "hello"))["chats"] == []
+        opened = {"property_id": property_id, "initial_message": "Hi"}
+        chat_id = (await call(server, "POST", "/api/chats/initiate", renter["token"], json=opened)).json()["chat_id"]
+        await post_messages(server, renter, chat_id, range(2, 4))
+        assert [(await next_frame(ws, "message"))["message"]["seq"] for _ in range(3)] == [1, 2, 3]  # live
+        assert await synced_seqs(ws, {chat_id: 0}) == []
+
+
+async def test_a_sync_past_the_chats_end_hides_no_later_message(server: Server, database_url: str) -> None:
+    """A client's stale local state (say, from another deployment) claims seqs the chat has not reached."""
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with await open_socket(server, owner["token"]) as ws:
+        await next_frame(ws, "hello")
+        assert await synced_seqs(ws, {chat_id: 5}) == []
+        await post_messages(server, renter, chat_id, range(2, 5))
+        assert [(await next_frame(ws, "message"))["message"]["seq"] for _ in range(3)] == [2, 3, 4]
+        assert await synced_seqs(ws, {chat_id: 1}) == []  # all of them came live
+
+
 async def test_a_frame_over_64_kb_closes_with_1008(server: Server) -> None:
     renter = await register(server)
     async with await open_socket(server, renter["token"]) as ws:
