@@ -53,6 +53,9 @@ def clipped(text: str, column: ColumnElement[Any]) -> str:
     the column; MariaDB in strict mode refuses the row, failing the whole action.
     """
     limit: int | None = getattr(column.type, "length", None)
-    if limit is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
+    return text if limit is None else shortened(text, limit)
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else its start and "…" in `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

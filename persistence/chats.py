@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
@@ -26,12 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from errors import BadRequest, Forbidden, NotFound
 from persistence.lean import Lean, Runner
 from persistence.models import Chat, Contact, Property, User, chats_table, notifications_table
-from persistence.types import quiet_update
+from persistence.types import quiet_update, written
 from persistence.users import effective_tier
 
 FREE_CONTACT_LIMIT = 5
 CONTACT_LIMIT_REACHED = "Contact limit reached. Upgrade to premium."
 READABLE_STATUSES = ("active", "archived")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,17 @@ def role(chat: Chat, user_id: str) -> str:
     raise Forbidden("Not a participant of this chat")
 
 
+def side(chat: Chat, user_id: str, as_renter: T, as_owner: T) -> T:
+    """`as_renter` if the user is the chat's renter, else `as_owner` (403 for anyone else); `by_role` in SQL."""
+    return as_renter if role(chat, user_id) == "renter" else as_owner
+
+
 def counterpart_id(chat: Chat, user_id: str) -> str:
-    return chat.owner_id if role(chat, user_id) == "renter" else chat.renter_id
+    return side(chat, user_id, chat.owner_id, chat.renter_id)
 
 
 def read_seq(chat: Chat, user_id: str) -> int:
-    return chat.renter_read_seq if role(chat, user_id) == "renter" else chat.owner_read_seq
+    return side(chat, user_id, chat.renter_read_seq, chat.owner_read_seq)
 
 
 def unread_in(chat: Chat, user_id: str) -> int:
@@ -61,7 +67,7 @@ def unread_in(chat: Chat, user_id: str) -> int:
 
 
 def archived_by(chat: Chat, user_id: str) -> bool:
-    mine = chat.renter_archived_seq if role(chat, user_id) == "renter" else chat.owner_archived_seq
+    mine = side(chat, user_id, chat.renter_archived_seq, chat.owner_archived_seq)
     return chat.status == "archived" or mine == chat.last_seq
 
 
@@ -189,27 +195,49 @@ async def insert_chat(
 
 async def set_status(session: AsyncSession, chat: Chat, status: str) -> Chat:
     await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values(status=status))
-    chat.status = status
+    written(chat, status=status)
     return chat
 
 
 async def archive(session: AsyncSession, chat: Chat, user_id: str) -> None:
     """Archive the chat for this participant alone, as of its current last seq (the caller holds the row lock)."""
-    column = Chat.renter_archived_seq if role(chat, user_id) == "renter" else Chat.owner_archived_seq
+    column = side(chat, user_id, Chat.renter_archived_seq, Chat.owner_archived_seq)
     await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values({column: chat.last_seq}))
-    setattr(chat, column.key, chat.last_seq)
+    written(chat, **{column.key: chat.last_seq})
+
+
+async def unarchive(session: AsyncSession, chat: Chat, user_id: str) -> None:
+    """Bring an archived chat back to this participant's list; the other side's archive stays as it was.
+
+    A chat archived by older data (status 'archived', for both) becomes active with the other side's
+    archive now in its own column.
+    """
+    await session.refresh(chat, with_for_update=True)  # what to write depends on the row as it is now
+    if chat.status == "blocked" or not archived_by(chat, user_id):
+        return
+    mine = side(chat, user_id, Chat.renter_archived_seq, Chat.owner_archived_seq)
+    theirs = side(chat, user_id, Chat.owner_archived_seq, Chat.renter_archived_seq)
+    values: dict[Any, Any] = {mine: None}
+    if chat.status == "archived":
+        values.update({Chat.status: "active", theirs: chat.last_seq})
+    await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values(values))
+    written(chat, **{column.key: value for column, value in values.items()})
 
 
 async def mark_read(session: AsyncSession, chat: Chat, user_id: str, up_to_seq: int | None) -> int | None:
-    """Move the reader's read seq forward (never back); returns the new value, or None if unchanged."""
-    column = Chat.renter_read_seq if role(chat, user_id) == "renter" else Chat.owner_read_seq
+    """Move the reader's read seq forward (never back); returns the new value, or None if unchanged.
+
+    The caller holds the row lock: two reads at once, from two tabs, would each answer from what they
+    read before the other committed.
+    """
+    column = side(chat, user_id, Chat.renter_read_seq, Chat.owner_read_seq)
     target = chat.last_seq if up_to_seq is None else min(up_to_seq, chat.last_seq)
     if target <= read_seq(chat, user_id):
         return None
     await session.execute(
         quiet_update(Chat).where(Chat.id == chat.id).values({column: case((column < target, target), else_=column)})
     )
-    setattr(chat, column.key, target)
+    written(chat, **{column.key: target})
     return target
 
 

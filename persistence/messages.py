@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from errors import Forbidden
 from persistence.chats import role
 from persistence.models import Chat, Message
-from persistence.types import quiet_update
+from persistence.types import quiet_update, written
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -78,8 +78,8 @@ async def store_message(
     )
     session.add(message)
     await session.flush()
-    chat.last_seq, chat.last_message_at, chat.status = seq, now, "active" if chat.status == "archived" else chat.status
-    setattr(chat, read_column.key, seq)
+    status = "active" if chat.status == "archived" else chat.status
+    written(chat, last_seq=seq, last_message_at=now, status=status, **{read_column.key: seq})
     return Stored(message, chat, duplicate=False, read_others=read_before < seq - 1)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Update, update
 from sqlalchemy.dialects import mysql
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -77,3 +78,13 @@ def quiet_update(entity: Any) -> Update:
     async sessions cannot do.
     """
     return update(entity).execution_options(synchronize_session=False)
+
+
+def written(obj: Any, **values: Any) -> None:
+    """Show on a loaded object what a quiet_update wrote, without marking it changed.
+
+    Set plainly, the ORM would write those values again at commit from what
+    this transaction read: over a concurrent commit, where no lock was held.
+    """
+    for key, value in values.items():
+        set_committed_value(obj, key, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from http_api.schemas.chats import MessageOut
-from notifications import notify
+from notifications import notify, shortened
 from persistence import chats, messages
 from persistence.models import Chat, User
 from persistence.sends import Draft
@@ -38,7 +38,7 @@ async def mark_read(res: Resources, reader_id: str, chat_id: str, up_to_seq: int
     hears nothing, and the unread totals leave blocked chats out, so no badge.
     """
     async with committed(res) as (session, outbox):
-        chat = await chats.chat_for_member(session, chat_id, reader_id)
+        chat = await chats.chat_for_member(session, chat_id, reader_id, lock=True)
         moved = await chats.mark_read(session, chat, reader_id, up_to_seq)
         if moved is not None and chat.status != "blocked":
             receipt = {"type": "read", "chat_id": chat.id, "reader_id": reader_id, "up_to_seq": moved}
@@ -52,8 +52,10 @@ async def open_chat(
 ) -> chats.Opened:
     """Open (or find) a chat, by a renter or, with `renter_id`, by the property's owner.
 
-    A new chat stores the first message and notifies the other side; an
-    existing one is returned as it is, so a double-click opens one chat.
+    A new chat stores the first message and notifies the other side. An
+    existing one is returned without storing `text`, so a double-click opens
+    one chat with one message; if the opener had archived it, it comes back
+    to their list, since opening it again says they want it.
     """
     now = utcnow()
     async with committed(res) as (session, outbox):
@@ -67,13 +69,15 @@ async def open_chat(
             first = MessageOut.of(stored.message, chat).model_dump(mode="json")
             message_events(outbox, chat, opener.id, first, receipt=False)
             await notify_new_chat(session, outbox, chat, opener, text)
+        elif chats.archived_by(chat, opener.id):
+            await chats.unarchive(session, chat, opener.id)
     return opened
 
 
 async def notify_new_chat(session: Any, outbox: Outbox, chat: Any, opener: User, text: str) -> None:
     listed = await chats.describe(session, chat, opener.id)
     recipient = chats.counterpart_id(chat, opener.id)
-    preview = text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    preview = shortened(text, PREVIEW_CHARS)
     await notify(
         session,
         outbox,

@@ -128,6 +128,19 @@ async def send(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, **
     return await client.post(f"/api/chats/{chat_id}/messages", json=body, headers=bearer(user["token"]))
 
 
+def initiate(client: httpx.AsyncClient, user: dict[str, Any], property_id: str, renter_id: str | None) -> Any:
+    """The renter's /initiate, or with `renter_id` the owner's /initiate-with-renter."""
+    body = {"property_id": property_id, "initial_message": f"Hello from {user['user_id']}"}
+    path = "/api/chats/initiate" if renter_id is None else "/api/chats/initiate-with-renter"
+    body |= {} if renter_id is None else {"renter_id": renter_id}
+    return client.post(path, json=body, headers=bearer(user["token"]))
+
+
+async def unread(client: httpx.AsyncClient, user: dict[str, Any]) -> int:
+    """The user's unread message count over all chats, by REST."""
+    return (await client.get("/api/chats/unread-count", headers=bearer(user["token"]))).json()["unread_count"]  # type: ignore[no-any-return]
+
+
 async def open_chat(client: httpx.AsyncClient, renter: dict[str, Any], property_id: str, text: str = "Hello") -> str:
     """A renter opens a chat about a property through the API; returns its id."""
     r = await client.post(

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from persistence.models import Chat
 from settings import Settings
-from tests.conftest import bearer, open_chat, send
+from tests.conftest import bearer, initiate, open_chat, send, unread
 from tests.live import run_sql
 
 
@@ -24,10 +24,6 @@ async def status_seen(client: httpx.AsyncClient, user: dict[str, Any], chat_id: 
     detail = await client.get(f"/api/chats/{chat_id}", headers=bearer(user["token"]))
     assert detail.status_code == 200, detail.text
     return detail.json()["status"]  # type: ignore[no-any-return]
-
-
-async def unread(client: httpx.AsyncClient, user: dict[str, Any]) -> int:
-    return (await client.get("/api/chats/unread-count", headers=bearer(user["token"]))).json()["unread_count"]  # type: ignore[no-any-return]
 
 
 async def archive(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str) -> str:
@@ -100,6 +96,43 @@ async def test_a_chat_archived_by_older_data_is_archived_for_both_until_a_messag
     assert await listed(client, renter) == {chat_id: "active"} == await listed(client, owner)
     assert await archive(client, renter, chat_id) == "archived"
     assert await listed(client, owner) == {chat_id: "active"}
+
+
+async def reach_out(client: httpx.AsyncClient, owner: dict[str, Any], renter: dict[str, Any], property_id: str) -> str:
+    r = await initiate(client, owner, property_id, renter["user_id"])
+    assert r.status_code == 200, r.text
+    return r.json()["chat_id"]  # type: ignore[no-any-return]
+
+
+async def test_opening_an_archived_chat_again_brings_it_back_for_the_opener_alone(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    assert await archive(client, renter, chat_id) == "archived"
+    assert await archive(client, owner, chat_id) == "archived"
+
+    assert await open_chat(client, renter, property_id, "Is it still free?") == chat_id
+    assert (await listed(client, renter), await listed(client, owner)) == ({chat_id: "active"}, {})
+    assert await reach_out(client, owner, renter, property_id) == chat_id
+    assert await listed(client, owner) == {chat_id: "active"}
+    history = await client.get(f"/api/chats/{chat_id}/messages", headers=bearer(renter["token"]))
+    assert [m["message"] for m in history.json()["messages"]] == ["Hello"]  # opening again stores nothing
+
+
+async def test_opening_a_chat_archived_by_older_data_brings_it_back_for_the_opener_alone(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], settings: Settings
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    await run_sql(
+        settings.database_url, lambda s: s.execute(update(Chat).where(Chat.id == chat_id).values(status="archived"))
+    )
+    assert await reach_out(client, owner, renter, property_id) == chat_id
+    assert (await listed(client, renter), await listed(client, owner)) == ({}, {chat_id: "active"})
+    assert await status_seen(client, renter, chat_id) == "archived"
+    assert (await send(client, owner, chat_id, message="Any questions?")).status_code == 201
+    assert await listed(client, renter) == {chat_id: "active"}
 
 
 async def test_a_block_is_shared_and_final_and_archiving_it_changes_nothing(

@@ -1,28 +1,25 @@
-"""Both sides opening the same chat at once, on MariaDB: one chat, one first message, one notification.
+"""Chat writes racing each other on MariaDB: openings of one chat, and reads of one chat from two tabs.
 
-SQLite's `BEGIN IMMEDIATE` runs the openings one after another, so only
-MariaDB lets their INSERTs race on the chat's unique key.
+SQLite's `BEGIN IMMEDIATE` runs writes one after another, so only MariaDB
+lets them race: openings on the chat's unique key, reads on its row.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from tests.conftest import MakeProperty, Register, bearer
+from persistence.engine import short_lived_engine
+from settings import Settings
+from tests.conftest import MakeProperty, Register, bearer, initiate, open_chat, send, unread
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(60)]
-
-
-def initiate(client: httpx.AsyncClient, user: dict[str, Any], property_id: str, renter_id: str | None) -> Any:
-    """The renter's /initiate, or with `renter_id` the owner's /initiate-with-renter."""
-    body = {"property_id": property_id, "initial_message": f"Hello from {user['user_id']}"}
-    path = "/api/chats/initiate" if renter_id is None else "/api/chats/initiate-with-renter"
-    body |= {} if renter_id is None else {"renter_id": renter_id}
-    return client.post(path, json=body, headers=bearer(user["token"]))
 
 
 async def opened_once(
@@ -70,3 +67,43 @@ async def test_renter_and_owner_opening_at_once_make_one_chat(
         answers = await asyncio.gather(*(openings if n % 2 else openings[::-1]))
         created = await opened_once(client, owner, renter, property_id, answers)
         assert {r.json()["initiated_by"] for r in answers} == {created["initiated_by"]}
+
+
+@asynccontextmanager
+async def row_held(settings: Settings, chat_id: str) -> AsyncIterator[None]:
+    """The chat's row locked by another transaction (a slow writer) for the block, so requests queue on it."""
+    async with short_lived_engine(settings.database_url) as engine, engine.connect() as conn, conn.begin():
+        await conn.execute(text("SELECT id FROM chats WHERE id = :id FOR UPDATE"), {"id": chat_id})
+        yield
+
+
+async def test_two_tabs_reading_at_once_never_move_the_read_mark_back(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], settings: Settings
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    for text_ in ("two", "three", "four"):
+        assert (await send(client, renter, chat_id, message=text_)).status_code == 201
+    path = f"/api/chats/{chat_id}/read"
+    async with row_held(settings, chat_id):
+        all_read = asyncio.create_task(client.post(path, json={"up_to_seq": 4}, headers=bearer(owner["token"])))
+        await asyncio.sleep(0.3)  # queued first on the row
+        older = asyncio.create_task(client.post(path, json={"up_to_seq": 2}, headers=bearer(owner["token"])))
+        await asyncio.sleep(0.3)
+    assert (await all_read).json() == {"chat_id": chat_id, "up_to_seq": 4, "unread_count": 0}
+    assert (await older).json() == {"chat_id": chat_id, "up_to_seq": 4, "unread_count": 0}
+    assert await unread(client, owner) == 0
+
+
+async def test_opening_a_chat_while_ones_own_send_commits_leaves_nothing_unread(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], settings: Settings
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    async with row_held(settings, chat_id):
+        sending = asyncio.create_task(send(client, owner, chat_id, message="Yes, still available"))
+        await asyncio.sleep(0.3)
+        opening = asyncio.create_task(client.get(f"/api/chats/{chat_id}", headers=bearer(owner["token"])))
+        await asyncio.sleep(0.3)
+    assert (await sending).status_code == 201 and (await opening).status_code == 200
+    assert await unread(client, owner) == 0
