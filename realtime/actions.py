@@ -11,7 +11,7 @@ from persistence.models import Chat, User
 from persistence.sends import Draft
 from persistence.types import utcnow
 from realtime.outbox import Outbox, committed, publish
-from realtime.presence import Check
+from realtime.presence import Check, Version
 from realtime.sending import Sent, message_events
 from resources import Resources
 
@@ -93,14 +93,16 @@ async def announce_presence(res: Resources, user_id: str, online: bool, still: C
     """Tell everyone who shares an unblocked chat with the user that they came online or went offline.
 
     Nothing is published when `still()` says that no longer holds: the user came back or left again
-    during the read, and a later announcement says so (realtime/presence.py).
+    during the read, and a later announcement says so (realtime/presence.py). What it gives is the
+    event's version, by which sockets drop an older announcement that reaches them after a newer one.
     """
     async with res.read() as session:
         others = await chats.counterpart_ids(session, user_id)
-    if not await still():
+    version = await still()
+    if version is None:
         return
     outbox = Outbox()
-    outbox.add(others, presence_event(user_id, online))
+    outbox.add(others, presence_event(user_id, online, version))
     await publish(res.fanout, outbox)
 
 
@@ -109,12 +111,16 @@ async def hide_presence(res: Resources, chat: Chat) -> None:
 
     From then on neither hears of the other's presence (`chats.counterpart_ids`),
     so without this the other side would show them online until it reconnects.
+    Its version is that of the lookup, so an `online` announced before it and published after is dropped
+    (without one, when Redis failed the lookup, it passes always).
     """
     outbox = Outbox()
-    for user_id in await res.presence.online([chat.renter_id, chat.owner_id]):
-        outbox.add([chats.counterpart_id(chat, user_id)], presence_event(user_id, False))
+    online, version = await res.presence.snapshot([chat.renter_id, chat.owner_id], announcing=True)
+    for user_id in online:
+        outbox.add([chats.counterpart_id(chat, user_id)], presence_event(user_id, False, version))
     await publish(res.fanout, outbox)
 
 
-def presence_event(user_id: str, online: bool) -> dict[str, Any]:
-    return {"type": "presence", "user_id": user_id, "online": online}
+def presence_event(user_id: str, online: bool, version: Version | None) -> dict[str, Any]:
+    """`version` is for the sockets (realtime/delivery.py), which send the frame without it; None passes always."""
+    return {"type": "presence", "user_id": user_id, "online": online, "version": version and list(version)}

@@ -37,6 +37,7 @@ from persistence.models import Chat
 from realtime.badges import Counts
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.outbox import BLOCKED_TYPE
+from realtime.presence import Version
 from resources import Resources
 
 # Pages for syncs and gap fills: bounded memory per socket, few round trips.
@@ -72,6 +73,10 @@ class Delivery:
     counterparts: dict[str, str] = field(default_factory=dict)  # the connection's: chat -> who hears our typing
     early: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # chat -> seq -> message
     early_since: dict[str, float] = field(default_factory=dict)
+    # Presence announcements checked before hello's lookup, and per user older than one passed on, are
+    # stale: two processes can publish one user's in the other order than they checked (realtime/presence.py).
+    presence_floor: Version | None = None
+    presence_seen: dict[str, Version] = field(default_factory=dict)
 
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
@@ -106,6 +111,8 @@ class Delivery:
             await self.sync(event["chats"])
         elif kind == RESYNC_TYPE:
             await self.resync()
+        elif kind == "presence":
+            await self.presence(event)
         elif kind == "_revoked":
             if event.get("jti") in (self.jti, "*"):
                 raise Revoked()
@@ -114,6 +121,16 @@ class Delivery:
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.websocket.send_json(frame)
+
+    async def presence(self, event: dict[str, Any]) -> None:
+        user_id, stamp = event["user_id"], event.get("version")
+        if stamp is not None:
+            version = (stamp[0], stamp[1])
+            newest = max(self.presence_floor or (0, 0), self.presence_seen.get(user_id, (0, 0)))
+            if version <= newest:
+                return
+            self.presence_seen[user_id] = version
+        await self.send({"type": "presence", "user_id": user_id, "online": event["online"]})
 
     async def message(self, message: dict[str, Any]) -> None:
         chat_id, seq = message["chat_id"], message["seq"]

@@ -16,6 +16,18 @@ asks, after its read and just before publishing, whether what it announces
 still holds (here: this process's count; with Redis: the user's sorted set,
 which also catches the user having come back on another process).
 
+That check also stamps the announcement with a `Version`: Redis's clock,
+then a counter all processes share for ties (which a restarted Redis starts
+again, and the clock outruns). Two processes announcing one user can publish
+in the other order than they checked, a moment apart; a socket keeps, per
+user, the newest version it passed on and drops older ones. A socket's hello
+reads who is online with a version too (`snapshot`), and drops what is not
+newer. Each stamp is taken before its read, in the read's pipeline (Redis
+runs one connection's commands in order): a change comes before the stamp of
+the announcement it causes, so an announcement with a higher version read
+the later state, and one no newer than hello's was caused by a change that
+hello's read saw. This takes Redis's clock not to step back.
+
 One task writes this process's joins, leaves and heartbeats to Redis, in the
 order they happened: a heartbeat written beside the leaves could take its
 list of users just before a leave and land just after it, and hold that user
@@ -60,12 +72,22 @@ MAX_REDIS_CONNECTIONS = 16
 CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
 
-Check = Callable[[], Awaitable[bool]]
+VERSION_KEY = "presence:version"
+# (Redis's clock in microseconds, then the shared counter); compared as tuples.
+Version = tuple[int, int]
+
+# Whether the announcement still holds, and if so its version.
+Check = Callable[[], Awaitable[Version | None]]
 Announce = Callable[[str, bool, Check], Awaitable[None]]
 
 
 def text(raw: object) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def version(clock: tuple[int, int], tie: object) -> Version:
+    """A version from Redis's TIME (seconds, microseconds) and the shared counter (None before its first INCR)."""
+    return int(clock[0]) * 1_000_000 + int(clock[1]), int(text(tie)) if tie is not None else 0
 
 
 def user_key(user_id: str) -> str:
@@ -92,7 +114,7 @@ def presence_client(broadcast_url: str) -> Redis | None:
 class Presence:
     def __init__(self, redis: Redis | None, announce: Announce = _silent) -> None:
         self.redis = redis
-        self.announce = announce  # (user_id, online, still): tell the counterparts, unless `still()` is False
+        self.announce = announce  # (user_id, online, still): tell the counterparts, with the version `still()` gives
         self.process_id = uuid.uuid4().hex
         self.local: Counter[str] = Counter()
         self._tasks: list[asyncio.Task[None]] = []
@@ -102,6 +124,7 @@ class Presence:
         self._wake = asyncio.Event()
         self._turns: dict[str, asyncio.Lock] = {}  # per user with an announcement running or waiting here
         self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
+        self._checks = 0  # without Redis: the versions this process gave out
 
     async def start(self) -> None:
         if self.redis is not None:
@@ -163,21 +186,43 @@ class Presence:
             if not self._queued[user_id]:
                 del self._queued[user_id], self._turns[user_id]
 
-    async def _holds(self, user_id: str, online: bool) -> bool:
-        return (user_id in await self.online([user_id])) == online
+    async def _holds(self, user_id: str, online: bool) -> Version | None:
+        """The announcement's version if the user is still `online` (or still not), else None. Raises on failure."""
+        if self.redis is None:
+            self._checks += 1
+            return (0, self._checks) if (self.local[user_id] > 0) == online else None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.time()
+            pipe.incr(VERSION_KEY)
+            pipe.zcount(user_key(user_id), time.time(), "+inf")
+            clock, tie, count = await pipe.execute()
+        return version(clock, tie) if (count > 0) == online else None
 
     async def online(self, user_ids: list[str]) -> set[str]:
+        return (await self.snapshot(user_ids))[0]
+
+    async def snapshot(self, user_ids: list[str], *, announcing: bool = False) -> tuple[set[str], Version | None]:
+        """Who of these users is online, and the version as of that read (None when Redis failed it).
+
+        `announcing`: the version is for an announcement made from this read, newer than every one before.
+        """
         if self.redis is None:
-            return {u for u in user_ids if self.local[u] > 0}
+            self._checks += announcing
+            return {u for u in user_ids if self.local[u] > 0}, (0, self._checks)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.time()
+                if announcing:
+                    pipe.incr(VERSION_KEY)
+                else:
+                    pipe.get(VERSION_KEY)
                 for user_id in user_ids:
                     pipe.zcount(user_key(user_id), time.time(), "+inf")
-                counts = await pipe.execute()
+                clock, tie, *counts = await pipe.execute()
         except Exception:
             log.warning("presence lookup failed; answering from this process only")
-            return {u for u in user_ids if self.local[u] > 0}
-        return {u for u, n in zip(user_ids, counts, strict=True) if n}
+            return {u for u in user_ids if self.local[u] > 0}, None
+        return {u for u, n in zip(user_ids, counts, strict=True) if n}, version(clock, tie)
 
     async def _record(self, joining: bool, user_id: str) -> bool:
         """Record this process's first socket of the user (`joining`), or its last one gone.

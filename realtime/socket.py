@@ -173,6 +173,7 @@ class Connection:
         delivery.sent_seq = {chat_id: last_seq for chat_id, last_seq, _ in states}
         delivery.sent_from = dict(delivery.sent_seq)
         delivery.last_badge = (messages_unread, notifications_unread)
+        online, delivery.presence_floor = await self.res.presence.snapshot(others)
         await delivery.send(
             {
                 "type": "hello",
@@ -180,7 +181,7 @@ class Connection:
                 "unread_messages": messages_unread,
                 "unread_notifications": notifications_unread,
                 "chats": [{"chat_id": c, "last_seq": s, "unread_count": u} for c, s, u in states],
-                "online": sorted(await self.res.presence.online(others)),
+                "online": sorted(online),
                 "server_time": utcnow().isoformat(),
             }
         )

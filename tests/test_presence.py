@@ -24,6 +24,7 @@ from realtime.presence import (
     Announce,
     Check,
     Presence,
+    Version,
     presence_client,
 )
 from tests.live import RedisServer, Server, chat_between, next_frame, open_socket, send_frame
@@ -224,6 +225,24 @@ async def test_a_stale_offline_from_one_process_is_dropped_when_the_user_is_back
         await leaving
         assert announcer.published == [True, True]
         assert await first.online([user]) == {user}
+
+
+@pytest.mark.redis
+async def test_versions_follow_the_order_of_checks_and_lookups_across_processes(redis_server: RedisServer) -> None:
+    stamped: list[Version | None] = []
+
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        stamped.append(await still())
+
+    user = uuid.uuid4().hex
+    async with running(redis_server, announce) as first, tracking(redis_server.url, announce) as second:
+        await first.connected(user)
+        online, looked = await second.snapshot([user])
+        await first.disconnected(user)
+        await second.connected(user)
+    assert online == {user} and looked is not None and None not in stamped
+    came, went, came_back = stamped[:3]  # then stopping `second` announces the user gone
+    assert came < looked < went < came_back  # type: ignore[operator]
 
 
 async def presence_frames(ws: ClientConnection, until: str, quiet: float = 1.0) -> list[bool]:
