@@ -194,16 +194,14 @@ async def insert_chat(
 
 
 async def set_status(session: AsyncSession, chat: Chat, status: str) -> Chat:
-    await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values(status=status))
-    written(chat, status=status)
+    await _update(session, chat, {Chat.status: status})
     return chat
 
 
 async def archive(session: AsyncSession, chat: Chat, user_id: str) -> None:
     """Archive the chat for this participant alone, as of its current last seq (the caller holds the row lock)."""
-    column = side(chat, user_id, Chat.renter_archived_seq, Chat.owner_archived_seq)
-    await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values({column: chat.last_seq}))
-    written(chat, **{column.key: chat.last_seq})
+    mine = side(chat, user_id, Chat.renter_archived_seq, Chat.owner_archived_seq)
+    await _update(session, chat, {mine: chat.last_seq})
 
 
 async def unarchive(session: AsyncSession, chat: Chat, user_id: str) -> None:
@@ -220,8 +218,7 @@ async def unarchive(session: AsyncSession, chat: Chat, user_id: str) -> None:
     values: dict[Any, Any] = {mine: None}
     if chat.status == "archived":
         values.update({Chat.status: "active", theirs: chat.last_seq})
-    await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values(values))
-    written(chat, **{column.key: value for column, value in values.items()})
+    await _update(session, chat, values)
 
 
 async def mark_read(session: AsyncSession, chat: Chat, user_id: str, up_to_seq: int | None) -> int | None:
@@ -234,11 +231,17 @@ async def mark_read(session: AsyncSession, chat: Chat, user_id: str, up_to_seq: 
     target = chat.last_seq if up_to_seq is None else min(up_to_seq, chat.last_seq)
     if target <= read_seq(chat, user_id):
         return None
-    await session.execute(
-        quiet_update(Chat).where(Chat.id == chat.id).values({column: case((column < target, target), else_=column)})
-    )
-    written(chat, **{column.key: target})
+    await _update(session, chat, {column: case((column < target, target), else_=column)}, **{column.key: target})
     return target
+
+
+async def _update(session: AsyncSession, chat: Chat, values: dict[Any, Any], **shown: Any) -> None:
+    """UPDATE the chat's row with `values` and show them on `chat` without marking it changed (`written`).
+
+    `shown` gives what `chat` shows for a value written as an SQL expression.
+    """
+    await session.execute(quiet_update(Chat).where(Chat.id == chat.id).values(values))
+    written(chat, **({column.key: value for column, value in values.items()} | shown))
 
 
 def by_role(user_id: str, as_renter: Any, as_owner: Any) -> ColumnElement[Any]:

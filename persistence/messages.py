@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errors import Forbidden
-from persistence.chats import role
+from persistence.chats import role, side
 from persistence.models import Chat, Message
 from persistence.types import quiet_update, written
 
@@ -52,7 +52,7 @@ async def store_message(
         return Stored(earlier, chat, duplicate=True)
     if chat.status == "blocked":
         raise Forbidden("This chat is blocked")
-    read_column = Chat.renter_read_seq if sender_type == "renter" else Chat.owner_read_seq
+    read_column = side(chat, sender_id, Chat.renter_read_seq, Chat.owner_read_seq)
     read_before = getattr(chat, read_column.key)
     await session.execute(
         quiet_update(Chat)

@@ -75,7 +75,7 @@ class Delivery:
     early_since: dict[str, float] = field(default_factory=dict)
     # Presence announcements checked before hello's lookup, and per user older than one passed on, are
     # stale: two processes can publish one user's in the other order than they checked (realtime/presence.py).
-    presence_floor: Version | None = None
+    presence_floor: Version = (0, 0)
     presence_seen: dict[str, Version] = field(default_factory=dict)
 
     def next_wait(self) -> float | None:
@@ -126,8 +126,7 @@ class Delivery:
         user_id, stamp = event["user_id"], event.get("version")
         if stamp is not None:
             version = (stamp[0], stamp[1])
-            newest = max(self.presence_floor or (0, 0), self.presence_seen.get(user_id, (0, 0)))
-            if version <= newest:
+            if version <= max(self.presence_floor, self.presence_seen.get(user_id, self.presence_floor)):
                 return
             self.presence_seen[user_id] = version
         await self.send({"type": "presence", "user_id": user_id, "online": event["online"]})

@@ -85,9 +85,9 @@ def text(raw: object) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-def version(clock: tuple[int, int], tie: object) -> Version:
+def version(clock: tuple[int, int], tie: int | bytes | None) -> Version:
     """A version from Redis's TIME (seconds, microseconds) and the shared counter (None before its first INCR)."""
-    return int(clock[0]) * 1_000_000 + int(clock[1]), int(text(tie)) if tie is not None else 0
+    return int(clock[0]) * 1_000_000 + int(clock[1]), int(tie or 0)
 
 
 def user_key(user_id: str) -> str:
@@ -188,15 +188,8 @@ class Presence:
 
     async def _holds(self, user_id: str, online: bool) -> Version | None:
         """The announcement's version if the user is still `online` (or still not), else None. Raises on failure."""
-        if self.redis is None:
-            self._checks += 1
-            return (0, self._checks) if (self.local[user_id] > 0) == online else None
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.time()
-            pipe.incr(VERSION_KEY)
-            pipe.zcount(user_key(user_id), time.time(), "+inf")
-            clock, tie, count = await pipe.execute()
-        return version(clock, tie) if (count > 0) == online else None
+        found, stamp = await self._stamped_read([user_id], announcing=True)
+        return stamp if (user_id in found) == online else None
 
     async def online(self, user_ids: list[str]) -> set[str]:
         return (await self.snapshot(user_ids))[0]
@@ -206,22 +199,26 @@ class Presence:
 
         `announcing`: the version is for an announcement made from this read, newer than every one before.
         """
-        if self.redis is None:
-            self._checks += announcing
-            return {u for u in user_ids if self.local[u] > 0}, (0, self._checks)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.time()
-                if announcing:
-                    pipe.incr(VERSION_KEY)
-                else:
-                    pipe.get(VERSION_KEY)
-                for user_id in user_ids:
-                    pipe.zcount(user_key(user_id), time.time(), "+inf")
-                clock, tie, *counts = await pipe.execute()
+            return await self._stamped_read(user_ids, announcing=announcing)
         except Exception:
             log.warning("presence lookup failed; answering from this process only")
             return {u for u in user_ids if self.local[u] > 0}, None
+
+    async def _stamped_read(self, user_ids: list[str], *, announcing: bool) -> tuple[set[str], Version]:
+        """Who is online and the version, stamped before the read (the module docstring says why); raises."""
+        if self.redis is None:
+            self._checks += announcing
+            return {u for u in user_ids if self.local[u] > 0}, (0, self._checks)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.time()
+            if announcing:
+                pipe.incr(VERSION_KEY)
+            else:
+                pipe.get(VERSION_KEY)
+            for user_id in user_ids:
+                pipe.zcount(user_key(user_id), time.time(), "+inf")
+            clock, tie, *counts = await pipe.execute()
         return {u for u, n in zip(user_ids, counts, strict=True) if n}, version(clock, tie)
 
     async def _record(self, joining: bool, user_id: str) -> bool:

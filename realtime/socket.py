@@ -173,7 +173,8 @@ class Connection:
         delivery.sent_seq = {chat_id: last_seq for chat_id, last_seq, _ in states}
         delivery.sent_from = dict(delivery.sent_seq)
         delivery.last_badge = (messages_unread, notifications_unread)
-        online, delivery.presence_floor = await self.res.presence.snapshot(others)
+        online, floor = await self.res.presence.snapshot(others)
+        delivery.presence_floor = floor or delivery.presence_floor  # without one, every announcement passes
         await delivery.send(
             {
                 "type": "hello",

@@ -28,7 +28,7 @@ from persistence.engine import create_schema, short_lived_engine
 from persistence.models import Base
 from persistence.words import stale
 from settings import Settings
-from tests.live import TEST_PASSWORD, RedisServer, Server, drop_all_tables, server_env
+from tests.live import TEST_PASSWORD, RedisServer, Server, bearer, drop_all_tables, server_env
 from tests.tcp_proxy import TcpProxy
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -118,10 +118,6 @@ def register(client: httpx.AsyncClient) -> Register:
         return response.json()  # type: ignore[no-any-return]
 
     return make
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def send(client: httpx.AsyncClient, user: dict[str, Any], chat_id: str, **body: Any) -> httpx.Response:

@@ -174,8 +174,12 @@ async def register(server: Server, user_type: str = "renter", **fields: Any) -> 
     return r.json()  # type: ignore[no-any-return]
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def call(server: Server, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(token) if token else {}
     async with httpx.AsyncClient(base_url=server.http, timeout=30) as http:
         return await http.request(method, path, headers=headers, **kwargs)
 
@@ -184,7 +188,7 @@ async def open_socket(
     server: Server, token: str | None = None, *, ticket: str | None = None, **kwargs: Any
 ) -> ClientConnection:
     """A connected client: a token goes in the Authorization header, a ticket in the URL."""
-    headers = {"Authorization": f"Bearer {token}"} if token else None
+    headers = bearer(token) if token else None
     url = f"{server.ws}?ticket={ticket}" if ticket else server.ws
     return await connect(url, additional_headers=headers, open_timeout=10, **kwargs)
 

@@ -23,6 +23,7 @@ from tests.conftest import REDIS_URL, database_for
 from tests.live import (
     RedisServer,
     Server,
+    bearer,
     call,
     chat_between,
     closed_with,
@@ -293,8 +294,7 @@ async def test_a_slow_consumer_is_cut_off_without_delaying_others(tmp_path: Path
                     r = await http.post(f"/api/chats/{chat_id}/messages", json=body)
                     assert r.status_code == 201, r.text
 
-            headers = {"Authorization": f"Bearer {renter['token']}"}
-            async with httpx.AsyncClient(base_url=server.http, headers=headers, timeout=30) as http:
+            async with httpx.AsyncClient(base_url=server.http, headers=bearer(renter["token"]), timeout=30) as http:
                 await asyncio.gather(read_fast(), *(write(http, w) for w in range(8)))
             assert received == list(range(2, total + 2))
             tail = await asyncio.to_thread(drain_until_closed, stalled)
@@ -324,8 +324,7 @@ async def test_a_client_that_stops_reading_for_good_still_leaves(tmp_path: Path)
             await drain_hello(watcher)
             stalled = await asyncio.to_thread(stalled_socket, server, owner["token"])
             assert (await next_frame(watcher, "presence"))["online"] is True
-            headers = {"Authorization": f"Bearer {renter['token']}"}
-            async with httpx.AsyncClient(base_url=server.http, headers=headers, timeout=30) as http:
+            async with httpx.AsyncClient(base_url=server.http, headers=bearer(renter["token"]), timeout=30) as http:
                 for n in range(200):  # about 4 MB for a client that reads nothing
                     body = {"message": f"{n:04d} " + BULKY_TEXT, "attachments": BULKY_FILES}
                     assert (await http.post(f"/api/chats/{chat_id}/messages", json=body)).status_code == 201

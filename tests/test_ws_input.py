@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from tests.live import Server, call, chat_between, closed_with, next_frame, open_socket, register, send_frame
+from tests.live import Server, bearer, call, chat_between, closed_with, next_frame, open_socket, register, send_frame
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -69,7 +69,7 @@ async def test_a_lone_surrogate_is_a_bad_frame_and_nothing_is_stored(server: Ser
 async def test_a_rest_body_with_a_lone_surrogate_is_a_422(server: Server, database_url: str) -> None:
     owner, renter, chat_id = await chat_between(server, database_url)
     body = json.dumps({"message": LONE_SURROGATE})
-    headers = {"Authorization": f"Bearer {renter['token']}", "Content-Type": "application/json"}
+    headers = bearer(renter["token"]) | {"Content-Type": "application/json"}
     async with httpx.AsyncClient(base_url=server.http) as http:
         r = await http.post(f"/api/chats/{chat_id}/messages", content=body, headers=headers)
     assert r.status_code == 422, r.text
