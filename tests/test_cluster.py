@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import REDIS_URL, database_for
 from tests.live import (
@@ -150,6 +151,50 @@ async def test_a_crashed_process_does_not_leave_its_users_online(
         offline = await next_frame(owner_ws, "presence", timeout=75)
         assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}
         await renter_ws.close()
+
+
+async def test_a_process_stopped_mid_burst_closes_with_1012_exits_and_its_client_retries_on_the_other(
+    pair_of_servers: tuple[Server, Server, str],
+) -> None:
+    """A rolling restart: SIGTERM while the renter's sends are in flight, wherever it lands among them.
+
+    The renter's socket gets 1012, the process exits cleanly on its own, and the renter, reconnected to
+    the other process, resends every client_id: what was acked keeps its seq and nothing is stored twice.
+    """
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    burst = [f"burst-{n}" for n in range(15)]  # under the 20 sends a second a socket may make
+    async with await open_socket(second, owner["token"]) as owner_ws:
+        await drain_hello(owner_ws)
+        acked: dict[str, int] = {}
+        async with await open_socket(first, renter["token"]) as renter_ws:
+            await drain_hello(renter_ws)
+            for client_id in burst:
+                await renter_ws.send(send_frame(chat_id, client_id, client_id))
+            process = first.process
+            assert process is not None
+            stopping = asyncio.create_task(asyncio.to_thread(first.stop))  # SIGTERM, then up to 10 s to exit
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    frame = json.loads(await asyncio.wait_for(renter_ws.recv(), 15))
+                    if frame["type"] == "ack":
+                        acked[frame["client_id"]] = frame["message"]["seq"]
+            await stopping
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        # uvicorn ends a finished shutdown by raising the signal it caught again; SIGKILL means it hung.
+        assert process.returncode == -signal.SIGTERM, "the process did not finish its shutdown on its own"
+        async with await open_socket(second, renter["token"]) as renter_ws:
+            await drain_hello(renter_ws)
+            for client_id in burst:
+                await renter_ws.send(send_frame(chat_id, client_id, client_id))
+            retried: dict[str, int] = {}
+            while len(retried) < len(burst):
+                frame = await next_frame(renter_ws, "ack")
+                retried[frame["client_id"]] = frame["message"]["seq"]
+        assert {client_id: retried[client_id] for client_id in acked} == acked
+        assert [retried[client_id] for client_id in burst] == list(range(2, 2 + len(burst)))
+        delivered = [(await next_frame(owner_ws, "message"))["message"]["seq"] for _ in burst]
+        assert delivered == list(range(2, 2 + len(burst)))
 
 
 async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
