@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from errors import BadRequest, Forbidden, NotFound
 from persistence.lean import Lean, Runner
 from persistence.models import Chat, Contact, Property, User, chats_table, notifications_table
-from persistence.types import quiet_update, written
+from persistence.types import is_issued_id, quiet_update, written
 from persistence.users import effective_tier
 
 FREE_CONTACT_LIMIT = 5
@@ -80,6 +80,8 @@ def status_for(chat: Chat, user_id: str) -> str:
 
 async def chat_for_member(session: AsyncSession, chat_id: str, user_id: str, *, lock: bool = False) -> Chat:
     """The chat, if `user_id` takes part in it: 404 when unknown, 403 for anyone else."""
+    if not is_issued_id(chat_id):
+        raise NotFound("Chat not found")
     query = select(Chat).where(Chat.id == chat_id)
     chat = await session.scalar(query.with_for_update() if lock else query)
     if chat is None:

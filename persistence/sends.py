@@ -47,7 +47,7 @@ from errors import ApiError, Conflict, Forbidden, NotFound
 from persistence.engine import HeldConnection
 from persistence.lean import Lean, Runner
 from persistence.models import chats_table, messages_table
-from persistence.types import time_ordered_id
+from persistence.types import is_issued_id, time_ordered_id
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,8 @@ async def store_one(held: HeldConnection, draft: Draft, now: datetime) -> Outcom
     stored without `look_up_copies`, a client_id stored before fails it with
     the unique key's IntegrityError.
     """
+    if not is_issued_id(draft.chat_id):  # the procedure's lookup would match it whatever its case
+        return Outcome(error=NotFound("Chat not found"))
     message_id = time_ordered_id()
     params = {
         "id": message_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -16,6 +17,22 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+# What `new_id` and `time_ordered_id` issue, and so what every id column holds: lowercase hex and hyphens.
+_ISSUED_ID = re.compile(r"[0-9a-f-]{1,36}")
+
+
+def is_issued_id(value: str) -> bool:
+    """Whether `value` could be an id of ours as written, not merely one that finds a row.
+
+    MariaDB compares the id columns under a case- and accent-insensitive
+    collation that ignores trailing spaces, so `ABC…` finds the row `abc…`.
+    Where the id a client sent is written or used as a key (a message's
+    chat_id, a socket's per-chat state), such a variant would be taken for
+    a different chat; among these characters the only match is the id itself.
+    """
+    return _ISSUED_ID.fullmatch(value) is not None
 
 
 def time_ordered_id() -> str:
