@@ -274,7 +274,7 @@ CREATE TABLE IF NOT EXISTS messages (
   sender_type VARCHAR(10) NOT NULL,
   body TEXT NOT NULL,
   attachments JSON,
-  client_id VARCHAR(64),
+  client_id VARCHAR(64) COLLATE utf8mb4_bin,
   created_at DATETIME(6) NOT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY uq_messages_chat_seq (chat_id, seq),

@@ -208,7 +208,8 @@ class Message(Base):
     sender_type: Mapped[str] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[Any] | None] = mapped_column(Json)
-    client_id: Mapped[str | None] = mapped_column(String(64))
+    # Compared byte by byte on MariaDB too: "MSG-1" is no retry of "msg-1" (the Python side compares exactly).
+    client_id: Mapped[str | None] = mapped_column(String(64).with_variant(String(64, collation="utf8mb4_bin"), "mysql"))
     created_at: Mapped[datetime] = created_column()
 
 

@@ -249,6 +249,20 @@ async def test_a_client_id_retry_stores_once(
     assert sorted(rows) == [1, 2, 3]
 
 
+async def test_client_ids_differing_only_in_case_or_accent_are_different_messages(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    """A client_id is compared exactly (past its surrounding whitespace), on every database."""
+    _, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    ids = ["msg-a1", "MSG-A1", "café", "cafe"]
+    sent = [await send(client, renter, chat_id, message=f"as {i}", client_id=i) for i in ids]
+    assert [r.status_code for r in sent] == [201] * len(ids), [r.text for r in sent]
+    assert [r.json()["seq"] for r in sent] == [2, 3, 4, 5]
+    retry = await send(client, renter, chat_id, message="as MSG-A1", client_id="MSG-A1")
+    assert retry.status_code == 201 and retry.json()["message_id"] == sent[1].json()["message_id"]
+
+
 async def test_a_client_id_used_in_another_chat_is_refused_and_stores_nothing(
     client: httpx.AsyncClient, register: Register, make_property: MakeProperty
 ) -> None:
