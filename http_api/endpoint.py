@@ -122,7 +122,8 @@ async def viewer(request: Request) -> User | None:
 
 async def parse_body(request: Request, model: type[BaseModel], body_in_query: bool) -> BaseModel:
     raw = await read_limited(request, MAX_JSON_BODY_BYTES)
-    data: Any = dict(request.query_params) if body_in_query else {}
+    # Only the body's own fields: other parameters (cache busters, tracking) are ignored, as on any query.
+    data: Any = {k: v for k, v in request.query_params.items() if k in model.model_fields} if body_in_query else {}
     if raw.strip():
         try:
             decoded = client_json.loads(raw)
