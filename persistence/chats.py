@@ -98,6 +98,9 @@ async def open_as_renter(session: AsyncSession, renter: User, property_id: str, 
     """
     if renter.user_type not in ("renter", "both"):
         raise Forbidden("Only renters can start a chat about a property")
+    # The same chat again, whatever became of the listing since (rented, paused): only a new chat needs it active.
+    if (existing := await find_chat(session, property_id, renter.id)) is not None:
+        return Opened(existing, created=False)
     prop = await active_property(session, property_id)
     if prop.owner_id == renter.id:
         raise BadRequest("You cannot start a chat about your own property")
@@ -113,6 +116,10 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
     """An owner reaching out to a visible renter about one of the owner's active properties."""
     if owner.user_type not in ("owner", "both"):
         raise Forbidden("Only owners can contact renters")
+    # An existing chat of theirs comes back even if the listing is no longer active or the renter now hides.
+    existing = await find_chat(session, property_id, renter_id)
+    if existing is not None and existing.owner_id == owner.id:
+        return Opened(existing, created=False)
     prop = await active_property(session, property_id)
     if prop.owner_id != owner.id:
         raise Forbidden("You can only contact renters about your own properties")
