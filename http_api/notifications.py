@@ -42,7 +42,7 @@ async def unread_count(request: Request, *, auth: Auth) -> UnreadCount:
         return UnreadCount(unread_count=await notifications.unread_count(session, auth.user.id))
 
 
-@endpoint(response=NotificationOut, responses={404: "Unknown notification, or someone else's"})
+@endpoint(response=NotificationOut, responses={403: "Someone else's notification", 404: "Unknown notification"})
 async def mark_read(request: Request, *, auth: Auth) -> NotificationOut:
     """Mark one notification read."""
     async with committed(resources(request)) as (session, outbox):

@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errors import NotFound
+from errors import Forbidden, NotFound
 from persistence.models import Notification
 
 
@@ -36,8 +36,10 @@ async def page(
 async def mark_read(session: AsyncSession, user_id: str, notification_id: str) -> tuple[Notification, bool]:
     """The notification, marked read; the flag says whether it was unread before."""
     notification = await session.get(Notification, notification_id)
-    if notification is None or notification.user_id != user_id:
+    if notification is None:
         raise NotFound("Notification not found")
+    if notification.user_id != user_id:  # the contract's 403, as for a chat of others
+        raise Forbidden("Not your notification")
     was_unread = not notification.is_read
     notification.is_read = True
     return notification, was_unread
