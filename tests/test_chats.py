@@ -92,10 +92,20 @@ async def test_initiate_accepts_query_parameters(
     _, renter, property_id = pair
     r = await client.post(
         "/api/chats/initiate",
-        params={"property_id": property_id, "initial_message": "Hi"},
+        params={"property_id": property_id, "initial_message": "Hi", "_": "1732512000"},  # and a cache buster
         headers=bearer(renter["token"]),
     )
     assert r.status_code == 200, r.text
+    chat_id = r.json()["chat_id"]
+    # A JSON body beside a parameter that is none of the body's fields: ignored, as on every query.
+    r = await client.post(
+        f"/api/chats/{chat_id}/messages", params={"v": "2"}, json={"message": "Hello"}, headers=bearer(renter["token"])
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/chats/{chat_id}/messages", params={"message": "from the query"}, headers=bearer(renter["token"])
+    )
+    assert r.status_code == 201 and r.json()["message"] == "from the query", r.text
 
 
 async def test_initiate_refusals_change_nothing(
@@ -363,6 +373,31 @@ async def test_reading_moves_unread_counts(
     reply = await send(client, owner, chat_id, message="Yes, come on Sunday")
     assert reply.json()["is_read"] is False
     assert (await client.get("/api/chats/unread-count", headers=bearer(renter["token"]))).json()["unread_count"] == 1
+
+
+async def test_opening_an_existing_chat_again_works_after_the_listing_is_let_or_the_renter_hides(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], register: Register
+) -> None:
+    """The contract's "the same chat again if it exists": only a new chat needs an active listing, a visible renter."""
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    r = await client.put(f"/api/properties/{property_id}", json={"status": "rented"}, headers=bearer(owner["token"]))
+    assert r.status_code == 200, r.text
+    await client.put("/api/users/me", json={"profile_visibility": False}, headers=bearer(renter["token"]))
+    body = {"property_id": property_id, "initial_message": "Still there?"}
+    again = await client.post("/api/chats/initiate", json=body, headers=bearer(renter["token"]))
+    assert again.status_code == 200 and again.json()["chat_id"] == chat_id and not again.json()["created"], again.text
+    newcomer = await register()  # a new chat still needs an active listing
+    r = await client.post("/api/chats/initiate", json=body, headers=bearer(newcomer["token"]))
+    assert r.status_code == 404, r.text
+    body |= {"renter_id": renter["user_id"]}
+    owner_side = await client.post("/api/chats/initiate-with-renter", json=body, headers=bearer(owner["token"]))
+    assert owner_side.status_code == 200 and owner_side.json()["chat_id"] == chat_id, owner_side.text
+    other_owner = await register(user_type="owner")  # someone else's chat is no way in: a new one is refused
+    r = await client.post("/api/chats/initiate-with-renter", json=body, headers=bearer(other_owner["token"]))
+    assert r.status_code == 404, r.text
+    page = await client.get(f"/api/chats/{chat_id}/messages", headers=bearer(renter["token"]))
+    assert [m["seq"] for m in page.json()["messages"]] == [1]  # nothing stored by the openings again
 
 
 async def test_owner_opens_a_chat_with_a_visible_renter(
