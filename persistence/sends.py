@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, column, insert, select, text, tuple_, update
+from sqlalchemy import Integer, bindparam, case, column, insert, or_, select, text, tuple_, update
 
 from errors import ApiError, Conflict, Forbidden, NotFound
 from persistence.engine import HeldConnection
@@ -52,13 +52,18 @@ from persistence.types import is_issued_id, time_ordered_id
 
 @dataclass(frozen=True)
 class Draft:
-    """One send as it arrives, from a socket or from REST."""
+    """One send as it arrives, from a socket or from REST.
+
+    Its message id is chosen once, so that storing it again after a lost answer finds the first
+    copy by that id (`store_batch` with `look_up_copies`), also when it has no client_id.
+    """
 
     sender_id: str
     chat_id: str
     body: str
     attachments: list[Any]
     client_id: str | None
+    message_id: str = field(default_factory=time_ordered_id)
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ class Outcome:
 @dataclass
 class _Plan:
     chats: dict[str, ChatState]
-    earlier: dict[tuple[str, str | None], Row]  # (sender_id, client_id) -> its stored copy
+    earlier: dict[tuple[str, str | None] | str, Row]  # (sender_id, client_id), or a draft's message id -> its copy
     now: datetime
     rows: list[Row] = field(default_factory=list)
 
@@ -120,7 +125,7 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     """
     locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
     plan = _Plan(locked, await _earlier(db, drafts) if look_up_copies else {}, now)
-    outcomes = [_place(plan, draft, time_ordered_id()) for draft in drafts]
+    outcomes = [_place(plan, draft) for draft in drafts]
     if plan.rows:
         changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
         await _update_chats(db, changed, now)
@@ -140,9 +145,8 @@ async def store_one(held: HeldConnection, draft: Draft, now: datetime) -> Outcom
     """
     if not is_issued_id(draft.chat_id):  # the procedure's lookup would match it whatever its case
         return Outcome(error=NotFound("Chat not found"))
-    message_id = time_ordered_id()
     params = {
-        "id": message_id,
+        "id": draft.message_id,
         "chat_id": draft.chat_id,
         "sender_id": draft.sender_id,
         "body": draft.body,
@@ -154,19 +158,21 @@ async def store_one(held: HeldConnection, draft: Draft, now: datetime) -> Outcom
     async with held.lean(transaction=False) as db:
         ((stored, *before),) = await db.call(_STORE_ONE, params)
     found = {draft.chat_id: ChatState(draft.chat_id, *before)} if before[0] is not None else {}
-    outcome = _place(_Plan(found, {}, now), draft, message_id)
+    outcome = _place(_Plan(found, {}, now), draft)
     if bool(stored) != (outcome.error is None):
         raise RuntimeError(f"store_send_v1 and store_batch disagree on a send to chat {draft.chat_id}")
     return outcome
 
 
-def _place(plan: _Plan, draft: Draft, message_id: str) -> Outcome:
+def _place(plan: _Plan, draft: Draft) -> Outcome:
     chat = plan.chats.get(draft.chat_id)
     if chat is None:
         return Outcome(error=NotFound("Chat not found"))
     role = chat.role(draft.sender_id)
     if role is None:
         return Outcome(error=Forbidden("Not a participant of this chat"))
+    if (stored := plan.earlier.get(draft.message_id)) is not None:  # this very draft, committed before
+        return Outcome(row=stored, chat=chat, duplicate=True)
     key = (draft.sender_id, draft.client_id) if draft.client_id is not None else None
     if key is not None and key in plan.earlier:
         earlier = plan.earlier[key]
@@ -184,7 +190,7 @@ def _place(plan: _Plan, draft: Draft, message_id: str) -> Outcome:
         chat = replace(chat, status=status, last_seq=seq, owner_read_seq=seq)
     plan.chats[chat.id] = chat
     attachments = draft.attachments or None
-    row = Row(message_id, chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, plan.now)
+    row = Row(draft.message_id, chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, plan.now)
     plan.rows.append(row)
     if key is not None:
         plan.earlier[key] = row
@@ -219,10 +225,12 @@ def _lock_statement(size: int) -> Lean:
     return Lean(select(*(_c[name] for name in _CHAT_STATE)).where(_c.id.in_(ids)).order_by(_c.id).with_for_update())
 
 
-@functools.cache  # one statement per number of client_ids
-def _earlier_statement(size: int) -> Lean:
+@functools.cache  # one statement per number of client_ids and of drafts
+def _earlier_statement(size: int, drafts: int) -> Lean:
     keys = [tuple_(bindparam(f"sender_{k}"), bindparam(f"client_{k}")) for k in range(size)]
-    query = select(*(_m[name] for name in _ROW_COLUMNS)).where(tuple_(_m.sender_id, _m.client_id).in_(keys))
+    ids: list[Any] = [bindparam(f"id_{k}") for k in range(drafts)]
+    by_client_id = [tuple_(_m.sender_id, _m.client_id).in_(keys)] if keys else []
+    query = select(*(_m[name] for name in _ROW_COLUMNS)).where(or_(_m.id.in_(ids), *by_client_id))
     return Lean(query)
 
 
@@ -231,15 +239,15 @@ async def _lock_chats(db: Runner, chat_ids: list[str]) -> dict[str, ChatState]:
     return {row[0]: ChatState(*row) for row in rows}
 
 
-async def _earlier(db: Runner, drafts: list[Draft]) -> dict[tuple[str, str | None], Row]:
+async def _earlier(db: Runner, drafts: list[Draft]) -> dict[tuple[str, str | None] | str, Row]:
+    """The copies stored before: by (sender_id, client_id), and by the drafts' own message ids."""
     keys = sorted({(d.sender_id, d.client_id) for d in drafts if d.client_id is not None})
-    if not keys:
-        return {}
-    params = {}
+    params = {f"id_{k}": draft.message_id for k, draft in enumerate(drafts)}
     for k, (sender_id, client_id) in enumerate(keys):
         params[f"sender_{k}"], params[f"client_{k}"] = sender_id, client_id
-    found = [Row(*values) for values in await db.rows(_earlier_statement(len(keys)), params)]
-    return {(row.sender_id, row.client_id): row for row in found}
+    found = [Row(*values) for values in await db.rows(_earlier_statement(len(keys), len(drafts)), params)]
+    earlier: dict[tuple[str, str | None] | str, Row] = {row.id: row for row in found}
+    return earlier | {(row.sender_id, row.client_id): row for row in found if row.client_id is not None}
 
 
 async def _update_chats(db: Runner, chats: list[ChatState], now: datetime) -> None:

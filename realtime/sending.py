@@ -18,7 +18,9 @@ a single stored-procedure call with its own commit (`sends.store_one`).
 When a batch fails as a whole for any other reason it is rolled back and its
 sends are stored one by one, so one bad send fails alone. Batches run on one
 held connection (`HeldConnection`); a batch that finds it dropped by the
-server, even a batch of one, is stored again on a fresh one. A send's caller
+server, even a batch of one, is stored again on a fresh one, each send
+looking for a copy of itself first (by client_id or by its message id,
+chosen once): the commit may have happened with only its answer lost. A send's caller
 hears back, and its events are published, only after its transaction
 committed.
 """
@@ -127,19 +129,24 @@ class Sender:
             outcomes = await self._commit_finding_copies(drafts)
         except Exception as exc:  # not only storage errors: one send the driver cannot take fails the batch
             # A lone send is tried again only on a fresh connection: the held one was found dropped.
-            if len(batch) > 1 or getattr(exc, "connection_invalidated", False):
+            # Then the commit may have happened with only its answer lost, so each send looks for its copy.
+            dropped = getattr(exc, "connection_invalidated", False)
+            if len(batch) > 1 or dropped:
                 log.warning("a batch of %d sends failed (%s); storing them one by one", len(batch), type(exc).__name__)
                 for item in batch:
-                    await self._store_alone(item)
+                    await self._store_alone(item, look_up_copies=dropped)
                 return
             batch[0][1].set_exception(exc)
             return
         await self._settle(batch, outcomes)
 
-    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Sent]]) -> None:
+    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Sent]], *, look_up_copies: bool) -> None:
         draft, future = item
         try:
-            outcomes = await self._commit_finding_copies([draft])
+            if look_up_copies:
+                outcomes = await self._commit([draft], look_up_copies=True)
+            else:
+                outcomes = await self._commit_finding_copies([draft])
         except Exception as exc:  # this send's own failure; the batch's other sends go on
             future.set_exception(exc)
             return
@@ -170,6 +177,7 @@ class Sender:
     async def _settle(self, batch: list[tuple[Draft, asyncio.Future[Sent]]], outcomes: list[Outcome]) -> None:
         """After the commit: answer every caller, then publish the new messages' events."""
         outbox = Outbox()
+        stored = {outcome.row.id for outcome in outcomes if outcome.row is not None and not outcome.duplicate}
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if outcome.error is not None:
                 future.set_exception(outcome.error)
@@ -177,8 +185,12 @@ class Sender:
             assert outcome.row is not None and outcome.chat is not None
             out = MessageOut.of(outcome.row, outcome.chat)
             data = out.model_dump(mode="json")
-            if not outcome.duplicate:
-                message_events(outbox, outcome.chat, outcome.row.sender_id, data, receipt=outcome.read_others)
+            # A retry's first copy, stored before this batch, is announced again: its own events may never
+            # have gone out (a commit whose reply was lost, a process stopped between commit and publish).
+            # Sockets drop a seq they already sent.
+            if not outcome.duplicate or outcome.row.id not in stored:
+                receipt = outcome.read_others and not outcome.duplicate
+                message_events(outbox, outcome.chat, outcome.row.sender_id, data, receipt=receipt)
             future.set_result(Sent(out, outcome.duplicate, data))
         await publish(self._fanout, outbox)  # with Redis this only queues: the next batch does not wait
 

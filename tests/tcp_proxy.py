@@ -13,7 +13,8 @@ class TcpProxy:
     """Forwards each connection to a loopback port on to `target_host:target_port`.
 
     `stop()` closes the listener and aborts every forwarded connection, as a
-    crashed server would; `start()` listens again on the same port. While
+    crashed server would; `start()` listens again on the same port. `cut()`
+    aborts the connections alone, as a network fault would. While
     `reply_delay` is set, every reply waits that many seconds: a slow server.
     """
 
@@ -40,6 +41,11 @@ class TcpProxy:
             await self._server.wait_closed()
             self._server = None
         await asyncio.gather(*self._forwarding, return_exceptions=True)
+
+    def cut(self) -> None:
+        """Abort every forwarded connection but go on listening: connections lost, the server still up."""
+        for writer in list(self._writers):
+            writer.transport.abort()
 
     async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

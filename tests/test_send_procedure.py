@@ -184,7 +184,7 @@ async def test_a_stored_client_id_fails_the_call_on_its_unique_key_and_stores_no
     first = await through_procedure(draft)
     assert first.row is not None
     before = await stored(held, chat_id)
-    with pytest.raises(IntegrityError) as refused:
-        await through_procedure(draft)
+    with pytest.raises(IntegrityError) as refused:  # the client's retry: the same client_id, a new draft
+        await through_procedure(Draft(draft.sender_id, chat_id, "Hi again", [], "once"))
     assert messages.is_client_id_conflict(refused.value)
     assert await stored(held, chat_id) == before

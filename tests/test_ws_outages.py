@@ -13,13 +13,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from persistence.engine import short_lived_engine
+from persistence.models import Message
 from realtime.limits import FLOOD_REFUSALS
 from realtime.socket import CLOSE_TRY_AGAIN
-from tests.conftest import through
-from tests.live import Server, chat_between, frames_until, next_frame, open_socket, register, send_frame, server_env
+from tests.conftest import MYSQL_URL, through
+from tests.live import (
+    Server,
+    call,
+    chat_between,
+    frames_until,
+    next_frame,
+    open_socket,
+    register,
+    send_frame,
+    server_env,
+)
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
@@ -43,6 +56,18 @@ async def chat_with_sockets(server: Server, database_proxy: TcpProxy) -> tuple[s
     for ws in (renter_ws, owner_ws):
         await next_frame(ws, "hello")
     return chat_id, renter_ws, owner_ws
+
+
+async def until_stored(chat_id: str, count: int) -> None:
+    """Wait until the chat holds `count` messages, read straight from MariaDB, past the proxy."""
+    async with short_lived_engine(MYSQL_URL) as engine:
+        for _ in range(200):
+            async with engine.connect() as connection:
+                query = select(func.count()).select_from(Message).where(Message.chat_id == chat_id)
+                if await connection.scalar(query) == count:
+                    return
+            await asyncio.sleep(0.02)
+    pytest.fail(f"the chat never held {count} messages")
 
 
 async def test_a_socket_that_cannot_reach_the_database_is_closed_with_1013_and_the_next_one_works(
@@ -134,3 +159,48 @@ async def test_a_socket_whose_badge_recount_fails_is_closed_with_1013(server: Se
     with pytest.raises(ConnectionClosed) as closed:
         await next_frame(renter_ws, "badge")
     assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
+
+
+async def test_a_send_whose_commit_reply_is_lost_is_stored_once_acked_and_still_delivered(
+    server: Server, database_proxy: TcpProxy
+) -> None:
+    """The connection drops after the database committed a send but before its answer arrived."""
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    await renter_ws.send(send_frame(chat_id, "Hello", "first"))  # the batcher now holds its connection
+    assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2
+    assert (await next_frame(owner_ws, "message"))["message"]["seq"] == 2
+    database_proxy.reply_delay = 3.0  # the next send reaches the database, commits, and its answer waits here
+    await renter_ws.send(send_frame(chat_id, "Committed, answer lost", "lost-1"))
+    await until_stored(chat_id, 3)
+    database_proxy.reply_delay = 0.0
+    database_proxy.cut()
+
+    ack = await next_frame(renter_ws, "ack", timeout=15)  # stored again on a fresh connection: the first copy
+    assert (ack["client_id"], ack["message"]["seq"]) == ("lost-1", 3)
+    delivered = await next_frame(owner_ws, "message", timeout=15)
+    assert (delivered["message"]["seq"], delivered["message"]["client_id"]) == (3, "lost-1")
+    await owner_ws.send(send_frame(chat_id, "Got it"))
+    assert (await next_frame(owner_ws, "ack"))["message"]["seq"] == 4  # nothing was stored twice
+
+
+async def test_a_rest_send_without_client_id_whose_commit_reply_is_lost_is_stored_once(
+    server: Server, database_proxy: TcpProxy
+) -> None:
+    """With no client_id to find, the copy is found by the message id the server chose before storing it."""
+    owner, renter, chat_id = await chat_between(server, through(database_proxy))
+    async with await open_socket(server, owner["token"]) as owner_ws:
+        await next_frame(owner_ws, "hello")
+        first = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": "Hi"})
+        assert first.status_code == 201, first.text  # the batcher now holds its connection
+        database_proxy.reply_delay = 0.5  # every answer waits: the send's commit's answer too, cut off below
+        lost = asyncio.create_task(
+            call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": "Lost answer"})
+        )
+        await until_stored(chat_id, 3)
+        database_proxy.reply_delay = 0.0
+        database_proxy.cut()
+        r = await lost
+        assert r.status_code == 201 and r.json()["seq"] == 3, r.text
+        assert [(await next_frame(owner_ws, "message"))["message"]["seq"] for _ in range(2)] == [2, 3]
+    history = await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])
+    assert [(m["seq"], m["message"]) for m in history.json()["messages"]] == [(1, "Hi"), (2, "Hi"), (3, "Lost answer")]
