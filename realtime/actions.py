@@ -92,15 +92,17 @@ async def notify_new_chat(session: Any, outbox: Outbox, chat: Any, opener: User,
 async def announce_presence(res: Resources, user_id: str, online: bool, still: Check) -> None:
     """Tell everyone who shares an unblocked chat with the user that they came online or went offline.
 
-    Nothing is published when `still()` says that no longer holds: the user came back or left again
-    during the read, and a later announcement says so (realtime/presence.py). What it gives is the
-    event's version, by which sockets drop an older announcement that reaches them after a newer one.
+    Nothing is published when `still()` says that no longer holds: the user came back or left again,
+    and a later announcement says so (realtime/presence.py). What it gives is the event's version, by
+    which sockets drop an older announcement that reaches them after a newer one. It is stamped before
+    the chats are read: a block committed after the stamp is announced with a newer version
+    (`hide_presence`), and one committed before it is seen by the read, which then leaves the blocker out.
     """
-    async with res.read() as session:
-        others = await chats.counterpart_ids(session, user_id)
     version = await still()
     if version is None:
         return
+    async with res.read() as session:
+        others = await chats.counterpart_ids(session, user_id)
     outbox = Outbox()
     outbox.add(others, presence_event(user_id, online, version))
     await publish(res.fanout, outbox)

@@ -12,9 +12,10 @@ Announcing reads the database before it publishes, and two reads of one user
 can finish in either order: a tab closed and at once reopened could leave its
 counterparts with the slower, stale "offline". So each process announces one
 user's changes one at a time, in the order they happened, and the announcer
-asks, after its read and just before publishing, whether what it announces
-still holds (here: this process's count; with Redis: the user's sorted set,
-which also catches the user having come back on another process).
+first asks whether what it announces still holds (here: this process's
+count; with Redis: the user's sorted set, which also catches the user having
+come back on another process), then reads whom to tell, then publishes. A
+change during that read is announced again with a newer version (below).
 
 That check also stamps the announcement with a `Version`: Redis's clock,
 then a counter all processes share for ties (which a restarted Redis starts
