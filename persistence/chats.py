@@ -94,21 +94,19 @@ async def open_as_renter(session: AsyncSession, renter: User, property_id: str, 
     """The renter's chat about a property, created if new, under the free tier's limit.
 
     The renter's row is locked first, so concurrent openings by one renter
-    queue and the limit check sees every contact the others made.
+    queue, and the lookup and the limit check see every chat and contact the
+    others made.
     """
     if renter.user_type not in ("renter", "both"):
         raise Forbidden("Only renters can start a chat about a property")
+    locked = await session.scalar(select(User).where(User.id == renter.id).with_for_update())
+    assert locked is not None
     # The same chat again, whatever became of the listing since (rented, paused): only a new chat needs it active.
     if (existing := await find_chat(session, property_id, renter.id)) is not None:
         return Opened(existing, created=False)
     prop = await active_property(session, property_id)
     if prop.owner_id == renter.id:
         raise BadRequest("You cannot start a chat about your own property")
-    locked = await session.scalar(select(User).where(User.id == renter.id).with_for_update())
-    assert locked is not None
-    existing = await find_chat(session, property_id, renter.id)
-    if existing is not None:
-        return Opened(existing, created=False)
     return await insert_chat(session, prop, renter.id, "renter", now, contact_of=locked)
 
 
@@ -117,6 +115,7 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
     if owner.user_type not in ("owner", "both"):
         raise Forbidden("Only owners can contact renters")
     # An existing chat of theirs comes back even if the listing is no longer active or the renter now hides.
+    # Any other chat of the pair is about someone else's property, which the checks below refuse.
     existing = await find_chat(session, property_id, renter_id)
     if existing is not None and existing.owner_id == owner.id:
         return Opened(existing, created=False)
@@ -128,9 +127,6 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
         raise NotFound("Renter not found")
     if renter.id == owner.id:
         raise BadRequest("You cannot start a chat with yourself")
-    existing = await find_chat(session, property_id, renter_id)
-    if existing is not None:
-        return Opened(existing, created=False)
     # Queue behind a renter's own opening, which holds the renter's row while it locks the property to
     # count the contact: this INSERT's foreign key checks lock the property, then the renter, and without
     # this share lock taken first the two deadlocked.

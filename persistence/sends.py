@@ -112,8 +112,9 @@ class Outcome:
 @dataclass
 class _Plan:
     chats: dict[str, ChatState]
-    earlier: dict[tuple[str, str | None] | str, Row]  # (sender_id, client_id), or a draft's message id -> its copy
+    earlier: dict[tuple[str, str | None], Row]  # (sender_id, client_id) -> its stored copy
     now: datetime
+    stored: dict[str, Row] = field(default_factory=dict)  # a draft's own message id -> that draft, stored before
     rows: list[Row] = field(default_factory=list)
 
 
@@ -124,7 +125,8 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     stored before fails the batch with the unique key's IntegrityError (`messages.is_client_id_conflict`).
     """
     locked = await _lock_chats(db, sorted({d.chat_id for d in drafts}))
-    plan = _Plan(locked, await _earlier(db, drafts) if look_up_copies else {}, now)
+    earlier, stored = await _earlier(db, drafts) if look_up_copies else ({}, {})
+    plan = _Plan(locked, earlier, now, stored=stored)
     outcomes = [_place(plan, draft) for draft in drafts]
     if plan.rows:
         changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
@@ -171,7 +173,7 @@ def _place(plan: _Plan, draft: Draft) -> Outcome:
     role = chat.role(draft.sender_id)
     if role is None:
         return Outcome(error=Forbidden("Not a participant of this chat"))
-    if (stored := plan.earlier.get(draft.message_id)) is not None:  # this very draft, committed before
+    if (stored := plan.stored.get(draft.message_id)) is not None:  # this very draft, committed before
         return Outcome(row=stored, chat=chat, duplicate=True)
     key = (draft.sender_id, draft.client_id) if draft.client_id is not None else None
     if key is not None and key in plan.earlier:
@@ -225,13 +227,13 @@ def _lock_statement(size: int) -> Lean:
     return Lean(select(*(_c[name] for name in _CHAT_STATE)).where(_c.id.in_(ids)).order_by(_c.id).with_for_update())
 
 
-@functools.cache  # one statement per number of client_ids and of drafts
-def _earlier_statement(size: int, drafts: int) -> Lean:
+@functools.cache  # one statement per batch size, at most MAX_BATCH of them
+def _earlier_statement(size: int) -> Lean:
+    """Each draft's copy by its message id, or by its (sender_id, client_id): NULL for none matches nothing."""
+    ids: list[Any] = [bindparam(f"id_{k}") for k in range(size)]
     keys = [tuple_(bindparam(f"sender_{k}"), bindparam(f"client_{k}")) for k in range(size)]
-    ids: list[Any] = [bindparam(f"id_{k}") for k in range(drafts)]
-    by_client_id = [tuple_(_m.sender_id, _m.client_id).in_(keys)] if keys else []
-    query = select(*(_m[name] for name in _ROW_COLUMNS)).where(or_(_m.id.in_(ids), *by_client_id))
-    return Lean(query)
+    by_either = or_(_m.id.in_(ids), tuple_(_m.sender_id, _m.client_id).in_(keys))
+    return Lean(select(*(_m[name] for name in _ROW_COLUMNS)).where(by_either))
 
 
 async def _lock_chats(db: Runner, chat_ids: list[str]) -> dict[str, ChatState]:
@@ -239,15 +241,16 @@ async def _lock_chats(db: Runner, chat_ids: list[str]) -> dict[str, ChatState]:
     return {row[0]: ChatState(*row) for row in rows}
 
 
-async def _earlier(db: Runner, drafts: list[Draft]) -> dict[tuple[str, str | None] | str, Row]:
-    """The copies stored before: by (sender_id, client_id), and by the drafts' own message ids."""
-    keys = sorted({(d.sender_id, d.client_id) for d in drafts if d.client_id is not None})
-    params = {f"id_{k}": draft.message_id for k, draft in enumerate(drafts)}
-    for k, (sender_id, client_id) in enumerate(keys):
-        params[f"sender_{k}"], params[f"client_{k}"] = sender_id, client_id
-    found = [Row(*values) for values in await db.rows(_earlier_statement(len(keys), len(drafts)), params)]
-    earlier: dict[tuple[str, str | None] | str, Row] = {row.id: row for row in found}
-    return earlier | {(row.sender_id, row.client_id): row for row in found if row.client_id is not None}
+async def _earlier(db: Runner, drafts: list[Draft]) -> tuple[dict[tuple[str, str | None], Row], dict[str, Row]]:
+    """The copies stored before, by (sender_id, client_id) and by the drafts' own message ids."""
+    params: dict[str, Any] = {}
+    for k, draft in enumerate(drafts):
+        params |= {f"id_{k}": draft.message_id, f"sender_{k}": draft.sender_id, f"client_{k}": draft.client_id}
+    found = [Row(*values) for values in await db.rows(_earlier_statement(len(drafts)), params)]
+    by_client_id: dict[tuple[str, str | None], Row] = {
+        (r.sender_id, r.client_id): r for r in found if r.client_id is not None
+    }
+    return by_client_id, {row.id: row for row in found}
 
 
 async def _update_chats(db: Runner, chats: list[ChatState], now: datetime) -> None:

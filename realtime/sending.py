@@ -20,9 +20,9 @@ sends are stored one by one, so one bad send fails alone. Batches run on one
 held connection (`HeldConnection`); a batch that finds it dropped by the
 server, even a batch of one, is stored again on a fresh one, each send
 looking for a copy of itself first (by client_id or by its message id,
-chosen once): the commit may have happened with only its answer lost. A send's caller
-hears back, and its events are published, only after its transaction
-committed.
+chosen once): the commit may have happened with only its answer lost. A
+send's caller hears back, and its events are published, only after its
+transaction committed.
 """
 
 from __future__ import annotations
@@ -134,36 +134,35 @@ class Sender:
             if len(batch) > 1 or dropped:
                 log.warning("a batch of %d sends failed (%s); storing them one by one", len(batch), type(exc).__name__)
                 for item in batch:
-                    await self._store_alone(item, look_up_copies=dropped)
+                    await self._store_alone(item, look_up_first=dropped)
                 return
             batch[0][1].set_exception(exc)
             return
         await self._settle(batch, outcomes)
 
-    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Sent]], *, look_up_copies: bool) -> None:
+    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Sent]], *, look_up_first: bool) -> None:
         draft, future = item
         try:
-            if look_up_copies:
-                outcomes = await self._commit([draft], look_up_copies=True)
-            else:
-                outcomes = await self._commit_finding_copies([draft])
+            outcomes = await self._commit_finding_copies([draft], look_up_first=look_up_first)
         except Exception as exc:  # this send's own failure; the batch's other sends go on
             future.set_exception(exc)
             return
         await self._settle([item], outcomes)
 
-    async def _commit_finding_copies(self, drafts: list[Draft]) -> list[Outcome]:
+    async def _commit_finding_copies(self, drafts: list[Draft], *, look_up_first: bool = False) -> list[Outcome]:
         """Store the drafts; a client_id stored before gets its first copy.
 
         Stored without the client_id lookup first: only when the unique key refuses one (a retry, or
         its copy committed by another process meanwhile) is the batch stored again with it.
+        `look_up_first` (after a dropped connection) looks from the start, by message id too.
         """
-        try:
-            return await self._commit(drafts, look_up_copies=False)
-        except IntegrityError as exc:
-            if not messages.is_client_id_conflict(exc):
-                raise
-            return await self._commit(drafts, look_up_copies=True)
+        if not look_up_first:
+            try:
+                return await self._commit(drafts, look_up_copies=False)
+            except IntegrityError as exc:
+                if not messages.is_client_id_conflict(exc):
+                    raise
+        return await self._commit(drafts, look_up_copies=True)
 
     async def _commit(self, drafts: list[Draft], *, look_up_copies: bool) -> list[Outcome]:
         if self._one_call and len(drafts) == 1 and not look_up_copies:
