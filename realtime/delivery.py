@@ -73,10 +73,11 @@ class Delivery:
     counterparts: dict[str, str] = field(default_factory=dict)  # the connection's: chat -> who hears our typing
     early: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # chat -> seq -> message
     early_since: dict[str, float] = field(default_factory=dict)
-    # Presence announcements checked before hello's lookup, and per user older than one passed on, are
+    # Presence announcements checked before hello's reads, and per user older than one passed on, are
     # stale: two processes can publish one user's in the other order than they checked (realtime/presence.py).
     presence_floor: Version = (0, 0)
     presence_seen: dict[str, Version] = field(default_factory=dict)
+    told_online: set[str] = field(default_factory=set)  # whom hello and presence frames last said were online
 
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
@@ -123,13 +124,24 @@ class Delivery:
         await self.websocket.send_json(frame)
 
     async def presence(self, event: dict[str, Any]) -> None:
-        user_id, stamp = event["user_id"], event.get("version")
+        """Pass on an announcement newer than what this socket knows, unless it repeats what it was told.
+
+        Hello's floor is stamped before its reads, and its `online` read after them: an announcement
+        stamped in between may already be in `hello.online`, and is then dropped here as a repeat.
+        """
+        user_id, online, stamp = event["user_id"], event["online"], event.get("version")
         if stamp is not None:
             version = (stamp[0], stamp[1])
             if version <= max(self.presence_floor, self.presence_seen.get(user_id, self.presence_floor)):
                 return
             self.presence_seen[user_id] = version
-        await self.send({"type": "presence", "user_id": user_id, "online": event["online"]})
+        if (user_id in self.told_online) == online:
+            return
+        if online:
+            self.told_online.add(user_id)
+        else:
+            self.told_online.discard(user_id)
+        await self.send({"type": "presence", "user_id": user_id, "online": online})
 
     async def message(self, message: dict[str, Any]) -> None:
         chat_id, seq = message["chat_id"], message["seq"]

@@ -21,13 +21,17 @@ That check also stamps the announcement with a `Version`: Redis's clock,
 then a counter all processes share for ties (which a restarted Redis starts
 again, and the clock outruns). Two processes announcing one user can publish
 in the other order than they checked, a moment apart; a socket keeps, per
-user, the newest version it passed on and drops older ones. A socket's hello
-reads who is online with a version too (`snapshot`), and drops what is not
-newer. Each stamp is taken before its read, in the read's pipeline (Redis
-runs one connection's commands in order): a change comes before the stamp of
-the announcement it causes, so an announcement with a higher version read
-the later state, and one no newer than hello's was caused by a change that
-hello's read saw. This takes Redis's clock not to step back.
+user, the newest version it passed on and drops older ones. Each stamp is
+taken before its read, in the read's pipeline (Redis runs one connection's
+commands in order): a change comes before the stamp of the announcement it
+causes, so an announcement with a higher version read the later state. A
+socket's hello takes a version (`version`) before it reads the user's chats,
+and then reads who of them is online: it drops announcements no newer than
+that floor, whose changes its reads saw, and one stamped after it can be
+newer and still say what `hello.online` said, which the socket drops as a
+repeat (realtime/delivery.py). A block committed after hello's read of the
+chats is thus announced with a newer version and reaches the socket. This
+takes Redis's clock not to step back.
 
 One task writes this process's joins, leaves and heartbeats to Redis, in the
 order they happened: a heartbeat written beside the leaves could take its
@@ -194,6 +198,10 @@ class Presence:
 
     async def online(self, user_ids: list[str]) -> set[str]:
         return (await self.snapshot(user_ids))[0]
+
+    async def version(self) -> Version | None:
+        """The version now, stamped as `snapshot` stamps it (None when Redis failed it): a floor for later reads."""
+        return (await self.snapshot([]))[1]
 
     async def snapshot(self, user_ids: list[str], *, announcing: bool = False) -> tuple[set[str], Version | None]:
         """Who of these users is online, and the version as of that read (None when Redis failed it).

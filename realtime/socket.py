@@ -164,6 +164,9 @@ class Connection:
             await close(self.websocket, Close(1011, "Server error"))
 
     async def hello(self, delivery: Delivery) -> None:
+        # Stamped before the chats are read, as an announcement's version is (realtime/presence.py): a block
+        # committed after this read's view is announced with a newer version, so its `offline` gets through.
+        floor = await self.res.presence.version()
         async with self.res.read() as session:
             states = await chats.chat_states(session, self.user_id)
             others = await chats.counterpart_ids(session, self.user_id)
@@ -173,8 +176,9 @@ class Connection:
         delivery.sent_seq = {chat_id: last_seq for chat_id, last_seq, _ in states}
         delivery.sent_from = dict(delivery.sent_seq)
         delivery.last_badge = (messages_unread, notifications_unread)
-        online, floor = await self.res.presence.snapshot(others)
+        online = await self.res.presence.online(others)
         delivery.presence_floor = floor or delivery.presence_floor  # without one, every announcement passes
+        delivery.told_online = set(online)
         await delivery.send(
             {
                 "type": "hello",

@@ -221,6 +221,19 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """Each test gets its own Redis, so no other process on the machine reaps or publishes into it."""
+    if not REDIS_URL:
+        pytest.skip("needs TEST_REDIS_URL=redis://... (the Redis configuration of the suite)")
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on PATH")
+    redis = RedisServer(tmp_path)
+    await redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
 async def database_proxy() -> AsyncIterator[TcpProxy]:
     """A TCP proxy in front of MariaDB that a test can cut and restore (`through` gives its URL)."""
     target = make_url(MYSQL_URL)

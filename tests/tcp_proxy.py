@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 CHUNK_BYTES = 64 * 1024
 
@@ -16,6 +17,8 @@ class TcpProxy:
     crashed server would; `start()` listens again on the same port. `cut()`
     aborts the connections alone, as a network fault would. While
     `reply_delay` is set, every reply waits that many seconds: a slow server.
+    `hold_reply` stops one connection's replies at a request of the test's
+    choosing, to act at a known point between an app's statements.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
@@ -26,6 +29,16 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._forwarding: set[asyncio.Task[None]] = set()
+        self._hold: Hold | None = None
+        self._gates: set[asyncio.Event] = set()  # each connection's: set while its replies flow
+
+    def hold_reply(self, fragment: bytes) -> Hold:
+        """Hold back the reply to the next request that contains `fragment`, and its connection's later ones.
+
+        The request itself goes through: the server has run it when the test acts on `hold.seen`.
+        """
+        self._hold = Hold(fragment)
+        return self._hold
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
@@ -35,8 +48,7 @@ class TcpProxy:
         if self._server is not None:
             self._server.close()
         # Aborted before wait_closed: from Python 3.12 it waits for every connection.
-        for writer in list(self._writers):
-            writer.transport.abort()
+        self.cut()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -46,6 +58,8 @@ class TcpProxy:
         """Abort every forwarded connection but go on listening: connections lost, the server still up."""
         for writer in list(self._writers):
             writer.transport.abort()
+        for gate in self._gates:
+            gate.set()  # a held reply's pipe sees its connection gone
 
     async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -53,29 +67,62 @@ class TcpProxy:
         self._forwarding.add(task)
         writers = [client_writer]
         self._writers.add(client_writer)
+        flowing = asyncio.Event()  # cleared while this connection's replies are held
+        flowing.set()
+        self._gates.add(flowing)
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
             writers.append(upstream_writer)
             self._writers.add(upstream_writer)
-            replies = pipe(upstream_reader, client_writer, lambda: self.reply_delay)
-            await asyncio.gather(pipe(client_reader, upstream_writer), replies)
+
+            async def request(data: bytes) -> None:
+                if self._hold is not None and self._hold.fragment in data:
+                    self._hold.take(flowing)
+                    self._hold = None
+
+            async def reply(data: bytes) -> None:
+                if pause := self.reply_delay:
+                    await asyncio.sleep(pause)
+                await flowing.wait()
+
+            await asyncio.gather(
+                pipe(client_reader, upstream_writer, request), pipe(upstream_reader, client_writer, reply)
+            )
         except OSError:
             pass  # The target is down: the client sees its connection closed.
         finally:
+            self._gates.discard(flowing)
             for writer in writers:
                 self._writers.discard(writer)
                 await close(writer)
             self._forwarding.discard(task)
 
 
+@dataclass
+class Hold:
+    """A held reply (`TcpProxy.hold_reply`): `seen` once its request went by, flowing again after `release()`."""
+
+    fragment: bytes
+    seen: asyncio.Event = field(default_factory=asyncio.Event)
+    _flowing: asyncio.Event | None = None
+
+    def take(self, flowing: asyncio.Event) -> None:
+        flowing.clear()
+        self._flowing = flowing
+        self.seen.set()
+
+    def release(self) -> None:
+        if self._flowing is not None:
+            self._flowing.set()
+
+
 async def pipe(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: Callable[[], float] = lambda: 0.0
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, before: Callable[[bytes], Awaitable[None]]
 ) -> None:
     """Copy until either side ends, then close the writer so the other direction ends too."""
     try:
         while data := await reader.read(CHUNK_BYTES):
-            if pause := delay():
-                await asyncio.sleep(pause)
+            await before(data)
             writer.write(data)
             await writer.drain()
     except ConnectionError:

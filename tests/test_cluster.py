@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -36,19 +35,6 @@ from tests.live import (
 )
 
 pytestmark = [pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    """Each test gets its own Redis, so no other process on the machine reaps or publishes into it."""
-    if not REDIS_URL:
-        pytest.skip("needs TEST_REDIS_URL=redis://... (the Redis configuration of the suite)")
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server on PATH")
-    redis = RedisServer(tmp_path)
-    await redis.start()
-    yield redis
-    redis.stop()
 
 
 @pytest.fixture

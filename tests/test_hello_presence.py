@@ -1,0 +1,104 @@
+"""A socket's hello racing presence changes made on another process.
+
+Hello stamps a presence floor, reads the user's chats and then reads who of
+the counterparts is online (realtime/presence.py). Here the first process
+reaches MariaDB through a proxy that holds back the answer to hello's read of
+the counterparts (`TcpProxy.hold_reply`), and the second process, on the
+same database and Redis, changes something while it is held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MYSQL_URL, through
+from tests.live import (
+    RedisServer,
+    Server,
+    call,
+    chat_between,
+    frames_until,
+    next_frame,
+    open_socket,
+    send_frame,
+    server_env,
+)
+from tests.tcp_proxy import Hold, TcpProxy
+
+pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
+
+COUNTERPARTS_READ = b"SELECT DISTINCT CASE WHEN"  # chats.counterpart_ids: whom hello looks up
+
+
+@pytest.fixture
+async def two_processes(
+    tmp_path: Path, database_proxy: TcpProxy, private_redis: RedisServer
+) -> AsyncIterator[tuple[Server, Server]]:
+    """The first process reaches MariaDB through the proxy, the second directly; both share one Redis."""
+    uploads = tmp_path / "uploads"
+    watched = Server(server_env(through(database_proxy), private_redis.url, uploads))
+    direct = Server(server_env(MYSQL_URL, private_redis.url, uploads))
+    # Started and stopped from a thread: the proxy forwards the first one's queries from this event loop.
+    started = [await asyncio.to_thread(server.start) for server in (watched, direct)]
+    try:
+        yield watched, direct
+    finally:
+        for server in started:
+            await asyncio.to_thread(server.stop)
+
+
+async def held_at_its_read(hold: Hold) -> None:
+    await asyncio.wait_for(hold.seen.wait(), 10)
+
+
+async def test_a_block_committed_while_hello_reads_reaches_that_socket_as_offline(
+    two_processes: tuple[Server, Server], database_proxy: TcpProxy
+) -> None:
+    watched, direct = two_processes
+    owner, renter, chat_id = await chat_between(direct, MYSQL_URL)
+    renter_ws = await open_socket(direct, renter["token"])
+    await next_frame(renter_ws, "hello")
+    async with renter_ws, await open_socket(watched, owner["token"]) as first_tab:
+        await next_frame(first_tab, "hello")
+        # The owner's first socket was announced (its read of the counterparts is done): the second announces nothing.
+        assert (await next_frame(renter_ws, "presence"))["online"] is True
+        hold = database_proxy.hold_reply(COUNTERPARTS_READ)
+        async with await open_socket(watched, owner["token"]) as second_tab:
+            await held_at_its_read(hold)
+            r = await call(direct, "POST", f"/api/chats/{chat_id}/block", owner["token"])
+            assert r.status_code == 200, r.text
+            hold.release()
+            hello = await next_frame(second_tab, "hello")
+            assert hello["online"] == [renter["user_id"]], "hello read the chats after the block: no race here"
+            offline = await next_frame(second_tab, "presence")
+            assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}
+
+
+async def test_a_counterpart_who_comes_online_while_hello_reads_is_not_announced_twice(
+    two_processes: tuple[Server, Server], database_proxy: TcpProxy
+) -> None:
+    watched, direct = two_processes
+    owner, renter, chat_id = await chat_between(direct, MYSQL_URL)
+    renter_ws = await open_socket(direct, renter["token"])
+    await next_frame(renter_ws, "hello")
+    async with await open_socket(watched, owner["token"]) as first_tab:
+        await next_frame(first_tab, "hello")
+        assert (await next_frame(renter_ws, "presence"))["online"] is True  # the owner's announcement is done
+        await renter_ws.close()
+        assert (await next_frame(first_tab, "presence"))["online"] is False
+        hold = database_proxy.hold_reply(COUNTERPARTS_READ)
+        async with await open_socket(watched, owner["token"]) as second_tab:
+            await held_at_its_read(hold)
+            async with await open_socket(direct, renter["token"]) as renter_ws:
+                await next_frame(renter_ws, "hello")
+                assert (await next_frame(first_tab, "presence"))["online"] is True  # announced while hello reads
+                hold.release()
+                hello = await next_frame(second_tab, "hello")
+                assert hello["online"] == [renter["user_id"]]
+                await renter_ws.send(send_frame(chat_id, "Sent after that hello"))
+                frames = await frames_until(second_tab, "message")
+                assert [f for f in frames if f["type"] == "presence"] == [], "hello.online already said so"
