@@ -289,10 +289,12 @@ CREATE TABLE IF NOT EXISTS messages (
 -- `store_batch`, which tests/test_send_procedure.py holds it to). Answers one
 -- row: whether it stored the message, and the chat as it was before (NULLs for
 -- an unknown chat). A repeated client_id fails the INSERT on its unique key,
--- and the transaction is rolled back. The name carries a version: a changed
--- body gets a new name, so a server never runs another version's rules.
+-- and the transaction is rolled back. The message is stamped no earlier than
+-- the chat's last one. The name carries a version: a changed body gets a new
+-- name, so a server never runs another version's rules (v1 took p_created_at
+-- as it came; drop it once no process of an older release runs).
 DELIMITER //
-CREATE PROCEDURE IF NOT EXISTS store_send_v1(
+CREATE PROCEDURE IF NOT EXISTS store_send_v2(
   IN p_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
   IN p_chat_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
   IN p_sender_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
@@ -306,28 +308,30 @@ BEGIN
   DECLARE v_renter_id, v_owner_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
   DECLARE v_status, v_role VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
   DECLARE v_last_seq, v_renter_read_seq, v_owner_read_seq INTEGER;
+  DECLARE v_last_message_at, v_at DATETIME(6);
   DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
   START TRANSACTION;
-  SELECT renter_id, owner_id, status, last_seq, renter_read_seq, owner_read_seq
-    INTO v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq
+  SELECT renter_id, owner_id, status, last_seq, renter_read_seq, owner_read_seq, last_message_at
+    INTO v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq, v_last_message_at
     FROM chats WHERE id = p_chat_id FOR UPDATE;
   SET v_role = CASE p_sender_id WHEN v_renter_id THEN 'renter' WHEN v_owner_id THEN 'owner' END;
   IF v_role IS NULL OR v_status = 'blocked' THEN
     ROLLBACK;
-    SELECT 0, v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq;
+    SELECT 0, v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq, v_last_message_at;
   ELSE
+    SET v_at = GREATEST(p_created_at, v_last_message_at);
     UPDATE chats
       SET last_seq = v_last_seq + 1,
           renter_read_seq = IF(v_role = 'renter', v_last_seq + 1, renter_read_seq),
           owner_read_seq = IF(v_role = 'owner', v_last_seq + 1, owner_read_seq),
           status = IF(status = 'archived', 'active', status),
-          last_message_at = p_created_at
+          last_message_at = v_at
       WHERE id = p_chat_id;
     INSERT INTO messages (id, chat_id, seq, sender_id, sender_type, body, attachments, client_id, created_at)
-      VALUES (p_id, p_chat_id, v_last_seq + 1, p_sender_id, v_role, p_body, p_attachments, p_client_id, p_created_at);
+      VALUES (p_id, p_chat_id, v_last_seq + 1, p_sender_id, v_role, p_body, p_attachments, p_client_id, v_at);
     COMMIT;
-    SELECT 1, v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq;
+    SELECT 1, v_renter_id, v_owner_id, v_status, v_last_seq, v_renter_read_seq, v_owner_read_seq, v_last_message_at;
   END IF;
 END //
 DELIMITER ;

@@ -11,7 +11,7 @@ connection, as in the server, first with their statements run through
 (`persistence/lean.py`'s `Driver`, as the server runs them). Prints wall-time p50/p99 and CPU per
 transaction, and each as a ratio to the baseline of the same run. On MySQL it
 then compares a lone send as the server stores it, one CALL of the
-`store_send_v1` procedure (`sends.store_one`), with the batch of one on the
+`store_send_v2` procedure (`sends.store_one`), with the batch of one on the
 driver's cursor (without the client_id lookup, as the server first tries it).
 """
 
@@ -152,7 +152,7 @@ async def run(url: str, count: int) -> None:
         if engine.dialect.name == "mysql":
             batch = await measure(held, True, lambda db: one_send(db, chat_id, renter_id, look_up_copies=False), count)
             call = await timed(lambda: call_send(held, chat_id, renter_id), count)
-            names = ("batch of one", "store_send_v1 call")
+            names = ("batch of one", "store_send_v2 call")
             print_pair(f"lone send as the server stores it, {count} each", names, batch, call)
         await held.close()
 

@@ -18,12 +18,14 @@ a batch, whatever its size, the transaction is:
    have done it: membership (404 unknown chat, 403 not a participant), a known
    client_id returns the first copy (also a repeat within the batch), or is
    refused (409) when that copy is in another chat, a blocked chat is refused
-   (403), otherwise the chat's next seq;
+   (403), otherwise the chat's next seq, stamped no earlier than the chat's
+   last message (a clock behind another host's, or `now` taken before the
+   lock wait, would otherwise stamp messages out of seq order);
 4. one UPDATE of every chat that got messages (last_seq, read seqs,
    last_message_at, archived back to active) and one multi-row INSERT.
 
 On MySQL a batch of one is stored by `store_one` instead: one CALL of the
-`store_send_v1` procedure (schema.sql) does steps 1, 3 and 4 and commits,
+`store_send_v2` procedure (schema.sql) does steps 1, 3 and 4 and commits,
 one round trip where the statements above take four. It answers with the
 chat as it was, and `_place` builds the outcome from that, as for a batch.
 
@@ -75,6 +77,7 @@ class ChatState:
     last_seq: int
     renter_read_seq: int
     owner_read_seq: int
+    last_message_at: datetime
 
     def role(self, user_id: str) -> str | None:
         return "renter" if user_id == self.renter_id else "owner" if user_id == self.owner_id else None
@@ -130,7 +133,7 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
     outcomes = [_place(plan, draft) for draft in drafts]
     if plan.rows:
         changed = [plan.chats[chat_id] for chat_id in sorted({row.chat_id for row in plan.rows})]
-        await _update_chats(db, changed, now)
+        await _update_chats(db, changed)
         await db.run_many(_INSERT, [_insert_values(row) for row in plan.rows])
     return outcomes
 
@@ -138,7 +141,7 @@ async def store_batch(db: Runner, drafts: list[Draft], now: datetime, *, look_up
 async def store_one(held: HeldConnection, draft: Draft, now: datetime) -> Outcome:
     """MySQL: store one draft in one round trip on `held`, outside any transaction; the procedure commits.
 
-    `store_send_v1` (schema.sql) locks the chat, applies the same rules as
+    `store_send_v2` (schema.sql) locks the chat, applies the same rules as
     `store_batch` and commits, which the four statements of a batch of one
     take four round trips for. It answers with the chat as it was before, from
     which `_place` builds the outcome as `store_batch` would. Like a batch
@@ -162,7 +165,7 @@ async def store_one(held: HeldConnection, draft: Draft, now: datetime) -> Outcom
     found = {draft.chat_id: ChatState(draft.chat_id, *before)} if before[0] is not None else {}
     outcome = _place(_Plan(found, {}, now), draft)
     if bool(stored) != (outcome.error is None):
-        raise RuntimeError(f"store_send_v1 and store_batch disagree on a send to chat {draft.chat_id}")
+        raise RuntimeError(f"store_send_v2 and store_batch disagree on a send to chat {draft.chat_id}")
     return outcome
 
 
@@ -186,13 +189,16 @@ def _place(plan: _Plan, draft: Draft) -> Outcome:
     seq = chat.last_seq + 1
     read_before = chat.read_seq(role)
     status = "active" if chat.status == "archived" else chat.status
+    # Never before the chat's last message: a process whose clock is behind, or that took `now` before
+    # waiting for the lock, would stamp messages out of seq order and move last_message_at back.
+    at = max(plan.now, chat.last_message_at)
     if role == "renter":
-        chat = replace(chat, status=status, last_seq=seq, renter_read_seq=seq)
+        chat = replace(chat, status=status, last_seq=seq, renter_read_seq=seq, last_message_at=at)
     else:
-        chat = replace(chat, status=status, last_seq=seq, owner_read_seq=seq)
+        chat = replace(chat, status=status, last_seq=seq, owner_read_seq=seq, last_message_at=at)
     plan.chats[chat.id] = chat
     attachments = draft.attachments or None
-    row = Row(draft.message_id, chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, plan.now)
+    row = Row(draft.message_id, chat.id, seq, draft.sender_id, role, draft.body, attachments, draft.client_id, at)
     plan.rows.append(row)
     if key is not None:
         plan.earlier[key] = row
@@ -207,12 +213,12 @@ def client_id_taken(client_id: str | None) -> Conflict:
 # The batch's statements are built once per size and run on the driver's cursor (persistence/lean.py):
 # building, compiling and executing them through SQLAlchemy per batch was most of a send's CPU.
 _c, _m = chats_table.c, messages_table.c
-_PER_CHAT = ("last_seq", "renter_read_seq", "owner_read_seq")
+_PER_CHAT = ("last_seq", "renter_read_seq", "owner_read_seq", "last_message_at")
 _CHAT_STATE = tuple(f.name for f in fields(ChatState))  # what the lock and the procedure read of a chat
 _ROW_COLUMNS = ("id", "chat_id", "seq", "sender_id", "sender_type", "body", "attachments", "client_id", "created_at")
 _INSERT = Lean(insert(messages_table).values({name: bindparam(name, type_=_m[name].type) for name in _ROW_COLUMNS}))
 _STORE_ONE = Lean(
-    text("CALL store_send_v1(:id, :chat_id, :sender_id, :body, :attachments, :client_id, :created_at)")
+    text("CALL store_send_v2(:id, :chat_id, :sender_id, :body, :attachments, :client_id, :created_at)")
     .bindparams(*(bindparam(name, type_=_m[name].type) for name in ("attachments", "created_at")))
     .columns(
         column("stored", Integer),
@@ -253,9 +259,9 @@ async def _earlier(db: Runner, drafts: list[Draft]) -> tuple[dict[tuple[str, str
     return by_client_id, {row.id: row for row in found}
 
 
-async def _update_chats(db: Runner, chats: list[ChatState], now: datetime) -> None:
+async def _update_chats(db: Runner, chats: list[ChatState]) -> None:
     """One UPDATE for every chat of the batch: the new values are known, the rows are locked."""
-    params: dict[str, Any] = {"now": now}
+    params: dict[str, Any] = {}
     for k, chat in enumerate(chats):
         params[f"id_{k}"] = chat.id
         params.update({f"{name}_{k}": getattr(chat, name) for name in _PER_CHAT})
@@ -278,10 +284,7 @@ def _chat_update(size: int) -> Lean:
         .where(_c.id.in_([bindparam(f"id_{k}") for k in range(size)]))
         .values(
             {name: per_chat(name) for name in _PER_CHAT}
-            | {
-                "status": case((_c.status == "archived", "active"), else_=_c.status),
-                "last_message_at": bindparam("now", type_=_c.last_message_at.type),
-            }
+            | {"status": case((_c.status == "archived", "active"), else_=_c.status)}
         )
     )
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import Message
+from persistence.models import Chat, Message
 from settings import Settings
 from tests.conftest import MakeProperty, Register, bearer, open_chat, send
 from tests.live import run_sql
@@ -49,6 +51,29 @@ async def test_message_ids_grow_with_time(
     millis = [i.int >> 80 for i in ids]  # in seq order
     assert started <= millis[0] and millis == sorted(millis) and millis[-1] <= finished
     assert millis[-1] > millis[0]
+
+
+async def test_a_message_is_never_stamped_before_the_one_it_follows(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], settings: Settings
+) -> None:
+    """The chat's last message was stamped by a host whose clock runs an hour ahead of this one's."""
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    ahead = datetime.now(UTC) + timedelta(hours=1)
+
+    async def stamp_ahead(session: AsyncSession) -> None:
+        await session.execute(update(Chat).where(Chat.id == chat_id).values(last_message_at=ahead))
+        await session.execute(update(Message).where(Message.chat_id == chat_id).values(created_at=ahead))
+
+    await run_sql(settings.database_url, stamp_ahead)
+    lone = await send(client, owner, chat_id, message="Still available")  # one procedure call on MySQL
+    batched = await asyncio.gather(*(send(client, renter, chat_id, message=f"m{n}") for n in range(4)))
+    assert all(r.status_code == 201 for r in [lone, *batched])
+    stamps = {r.json()["seq"]: datetime.fromisoformat(r.json()["timestamp"]) for r in [lone, *batched]}
+    assert stamps == dict.fromkeys(range(2, 7), ahead)
+    listed = await client.get("/api/chats", headers=bearer(owner["token"]))
+    (chat,) = listed.json()["chats"]
+    assert datetime.fromisoformat(chat["last_message_at"]) == ahead
 
 
 async def test_a_client_id_retry_stores_once(

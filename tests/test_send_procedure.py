@@ -1,4 +1,4 @@
-"""`store_send_v1` (schema.sql) against `store_batch`: the same send, the same outcome, the same rows.
+"""`store_send_v2` (schema.sql) against `store_batch`: the same send, the same outcome, the same rows.
 
 On MySQL a lone send is one CALL of the procedure (`sends.store_one`), and
 the batch path applies the same rules in Python. Each test sets up two chats
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -86,7 +87,7 @@ def described(outcome: Outcome) -> dict[str, Any]:
     if outcome.row is not None:
         found["row"] = asdict(outcome.row) | DIFFERING
     if outcome.chat is not None:
-        found["chat"] = asdict(outcome.chat) | {"id": ""}
+        found["chat"] = asdict(outcome.chat) | {"id": "", "last_message_at": ""}
     return found
 
 
@@ -147,6 +148,31 @@ async def test_a_send_to_a_chat_archived_in_the_shared_status_makes_it_active_ag
     drafts = [Draft(people["owner"]["user_id"], chat_id, "Any news?", [], None) for chat_id in chat_ids]
     outcome = await compare(chat_ids, drafts)
     assert outcome.chat is not None and outcome.chat.status == "active"
+
+
+async def test_a_send_is_stamped_no_earlier_than_the_chats_last_message_as_a_batch_stamps_it(
+    client: httpx.AsyncClient,
+    people: dict[str, dict[str, Any]],
+    make_property: MakeProperty,
+    held: HeldConnection,
+    through_procedure: Store,
+    through_batch: Store,
+    settings: Settings,
+) -> None:
+    """The chat's last message came from a host whose clock runs an hour ahead of this one's."""
+    chat_ids = await two_chats(client, people, make_property)
+    ahead = utcnow() + timedelta(hours=1)
+    stamp_ahead = update(Chat).where(Chat.id.in_(chat_ids)).values(last_message_at=ahead)
+    await run_sql(settings.database_url, lambda session: session.execute(stamp_ahead))
+    drafts = [Draft(people["renter"]["user_id"], chat_id, "Is it furnished?", [], None) for chat_id in chat_ids]
+    outcomes = [await through_procedure(drafts[0]), await through_batch(drafts[1])]
+    for outcome, chat_id in zip(outcomes, chat_ids, strict=True):
+        assert outcome.row is not None and outcome.chat is not None
+        assert (outcome.row.created_at, outcome.chat.last_message_at) == (ahead, ahead)
+        async with held.begin() as conn:
+            chat = await conn.scalar(select(Chat.last_message_at).where(Chat.id == chat_id))
+            newest = await conn.scalar(select(Message.created_at).where(Message.chat_id == chat_id, Message.seq == 3))
+        assert (chat, newest) == (ahead, ahead)
 
 
 @pytest.mark.parametrize("case", ["blocked", "stranger", "unknown chat"])
