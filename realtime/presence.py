@@ -72,7 +72,8 @@ REDIS_TIMEOUT_SECONDS = 1.0
 # of thousands is a few round trips. Each used to be a transaction on a connection of its own, and
 # closing 5,000 sockets at once left more than a thousand users online for their counterparts.
 MAX_BATCH = 500
-# Lookups (a socket's hello) and the heartbeat share this many connections; callers past it wait.
+# Lookups (a socket's hello), announcements' checks (a batch at a time) and the heartbeat share this many
+# connections; callers past it wait.
 MAX_REDIS_CONNECTIONS = 16
 CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
@@ -130,6 +131,8 @@ class Presence:
         self._turns: dict[str, asyncio.Lock] = {}  # per user with an announcement running or waiting here
         self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
         self._checks = 0  # without Redis: the versions this process gave out
+        self._to_check: list[tuple[str, asyncio.Future[tuple[bool, Version]]]] = []  # announcements' checks
+        self._checker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.redis is not None:
@@ -193,8 +196,48 @@ class Presence:
 
     async def _holds(self, user_id: str, online: bool) -> Version | None:
         """The announcement's version if the user is still `online` (or still not), else None. Raises on failure."""
-        found, stamp = await self._stamped_read([user_id], announcing=True)
-        return stamp if (user_id in found) == online else None
+        if self.redis is None:
+            found, stamp = await self._stamped_read([user_id], announcing=True)
+            return stamp if (user_id in found) == online else None
+        future: asyncio.Future[tuple[bool, Version]] = asyncio.get_running_loop().create_future()
+        self._to_check.append((user_id, future))
+        if self._checker is None or self._checker.done():
+            self._checker = asyncio.create_task(self._check_queued())
+        is_online, stamp = await future
+        return stamp if is_online == online else None
+
+    async def _check_queued(self) -> None:
+        """Run the queued checks, a batch per round trip, until none is left.
+
+        When thousands of sockets close at once (a proxy restarting), each announcement's check
+        waiting for a connection of its own outlasted the pool's wait for thousands of them on a busy
+        process, and those users stayed online for their counterparts.
+        """
+        while self._to_check:
+            batch, self._to_check = self._to_check[:MAX_BATCH], self._to_check[MAX_BATCH:]
+            try:
+                found: list[tuple[bool, Version]] | Exception = await self._stamped_checks([u for u, _ in batch])
+            except Exception as exc:
+                found = exc
+            for k, (_, future) in enumerate(batch):
+                if future.done():  # its announcement was cancelled
+                    continue
+                if isinstance(found, Exception):
+                    future.set_exception(found)
+                else:
+                    future.set_result(found[k])
+
+    async def _stamped_checks(self, user_ids: list[str]) -> list[tuple[bool, Version]]:
+        """Each user's `_stamped_read` with `announcing`, one pipeline for all: a stamp before each user's read."""
+        assert self.redis is not None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.time()
+                pipe.incr(VERSION_KEY)
+                pipe.zcount(user_key(user_id), time.time(), "+inf")
+            replies = await pipe.execute()
+        triples = [replies[k : k + 3] for k in range(0, len(replies), 3)]
+        return [(bool(count), version(clock, tie)) for clock, tie, count in triples]
 
     async def online(self, user_ids: list[str]) -> set[str]:
         return (await self.snapshot(user_ids))[0]

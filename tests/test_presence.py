@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -104,6 +105,31 @@ async def test_a_burst_of_users_joining_and_leaving_is_recorded_and_announced_ov
     assert await redis_clients(redis_server.url) <= MAX_REDIS_CONNECTIONS
     # Written a batch at a time, not a transaction per user: a few round trips for the whole burst.
     assert await transactions(redis_server.url) - before <= 2 * (BURST // MAX_BATCH + 2)
+
+
+@pytest.mark.redis
+async def test_every_user_of_a_burst_closing_on_a_busy_process_is_announced_offline(
+    redis_server: RedisServer,
+) -> None:
+    """Each offline announcement takes the CPU between its steps, as its read of whom to tell and its publish do.
+
+    A proxy restarting closes every socket at once. Checks that each waited for a Redis connection of
+    their own ran out of time behind the others' work, and a fifth of the users stayed online here.
+    """
+    announced: list[tuple[str, bool]] = []
+
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        if await still():
+            for _ in range(0 if online else 3):
+                await asyncio.sleep(0)
+                time.sleep(0.0005)
+            announced.append((user_id, online))
+
+    users = [uuid.uuid4().hex for _ in range(2 * BURST)]
+    async with running(redis_server, announce) as tracker:
+        await asyncio.gather(*(tracker.connected(user) for user in users))
+        await asyncio.gather(*(tracker.disconnected(user) for user in users))
+    assert sorted(user for user, online in announced if not online) == sorted(users)
 
 
 @pytest.mark.redis
