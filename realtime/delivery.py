@@ -77,7 +77,8 @@ class Delivery:
     # stale: two processes can publish one user's in the other order than they checked (realtime/presence.py).
     presence_floor: Version = (0, 0)
     presence_seen: dict[str, Version] = field(default_factory=dict)
-    told_online: set[str] = field(default_factory=set)  # whom hello and presence frames last said were online
+    # Whom hello and presence frames last said were online; None for nobody (most idle sockets: no set each).
+    told_online: set[str] | None = None
 
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
@@ -135,12 +136,14 @@ class Delivery:
             if version <= max(self.presence_floor, self.presence_seen.get(user_id, self.presence_floor)):
                 return
             self.presence_seen[user_id] = version
-        if (user_id in self.told_online) == online:
+        told = self.told_online if self.told_online is not None else set()
+        if (user_id in told) == online:
             return
         if online:
-            self.told_online.add(user_id)
+            told.add(user_id)
+            self.told_online = told
         else:
-            self.told_online.discard(user_id)
+            told.discard(user_id)
         await self.send({"type": "presence", "user_id": user_id, "online": online})
 
     async def message(self, message: dict[str, Any]) -> None:

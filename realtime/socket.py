@@ -178,7 +178,7 @@ class Connection:
         delivery.last_badge = (messages_unread, notifications_unread)
         online = await self.res.presence.online(others)
         delivery.presence_floor = floor or delivery.presence_floor  # without one, every announcement passes
-        delivery.told_online = set(online)
+        delivery.told_online = online or None
         await delivery.send(
             {
                 "type": "hello",
