@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 
 from http_api.schemas.chats import Attachment, ClientId, MessageText, Seq
 from http_api.schemas.common import Input, Url
@@ -20,7 +20,8 @@ class AuthFrame(Input):
 class SendFrame(Input):
     type: Literal["send"]
     chat_id: ChatId
-    message: str  # length is checked apart: over 4,000 characters is `too_long`, not `bad_frame`
+    # Kept as typed, as by REST; its length is checked apart: over 4,000 characters is `too_long`, not `bad_frame`.
+    message: Annotated[str, StringConstraints(strip_whitespace=False)]
     attachments: list[Attachment | Url] = Field(default_factory=list, max_length=10)
     client_id: ClientId
 

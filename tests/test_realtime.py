@@ -127,6 +127,7 @@ async def test_refused_frames_get_error_frames_and_store_nothing(server: Server,
             (json.dumps({"type": "send", "chat_id": chat_id, "client_id": "c-9"}), "bad_frame", "c-9"),
             (json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": "all"}), "bad_frame", None),
             (send_frame(chat_id, "x" * 4001, "c-long"), "too_long", "c-long"),
+            (send_frame(chat_id, "x" * 4000 + "  ", "c-padded"), "too_long", "c-padded"),  # spaces count, as by REST
             (send_frame(chat_id, "   ", "c-blank"), "bad_frame", "c-blank"),
             (send_frame("no-such-chat", "hi", "c-404"), "forbidden", "c-404"),
             # MariaDB's collation matches ids whatever their case: a variant is no id of ours.

@@ -66,6 +66,19 @@ async def test_a_lone_surrogate_is_a_bad_frame_and_nothing_is_stored(server: Ser
     assert [m["message"] for m in history] == ["Hi", "Still here"]
 
 
+async def test_a_message_is_stored_as_typed_by_socket_as_by_rest(server: Server, database_url: str) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    typed = "  def visit():\n      return 'Sunday'  \n"  # leading and trailing white space, indentation
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(send_frame(chat_id, typed, "c-code"))
+        assert (await next_frame(ws, "ack"))["message"]["message"] == typed
+    r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": typed})
+    assert r.status_code == 201, r.text
+    history = (await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])).json()["messages"]
+    assert [m["message"] for m in history] == ["Hi", typed, typed]
+
+
 async def test_a_rest_body_with_a_lone_surrogate_is_a_422(server: Server, database_url: str) -> None:
     owner, renter, chat_id = await chat_between(server, database_url)
     body = json.dumps({"message": LONE_SURROGATE})
