@@ -15,7 +15,7 @@ from http_api.schemas.common import MessageOut, normalize_phone
 from http_api.schemas.users import AuthOut, LoginIn, RegisterIn, TicketOut, UserOut
 from persistence import throttle
 from persistence.models import User
-from persistence.tickets import TICKET_SECONDS, store_ticket
+from persistence.tickets import store_ticket
 from persistence.types import utcnow
 from persistence.users import create_user, find_by_login, revoke_token
 from realtime.outbox import committed
@@ -100,11 +100,14 @@ async def me(request: Request, *, auth: Auth) -> UserOut:
 
 @endpoint(response=TicketOut, status_code=201)
 async def realtime_ticket(request: Request, *, auth: Auth) -> TicketOut:
-    """A one-time, 60-second credential for opening `/ws` without a token in the URL."""
+    """A one-time credential for opening `/ws` without a token in the URL, for 60 seconds at most.
+
+    No longer than the token it stands for: `expires_in` says when it stops working.
+    """
     ticket, ticket_hash = new_ticket()
     async with resources(request).db.begin() as session:
-        await store_ticket(session, auth.claims, ticket_hash)
-    return TicketOut(ticket=ticket, expires_in=TICKET_SECONDS)
+        expires_in = await store_ticket(session, auth.claims, ticket_hash)
+    return TicketOut(ticket=ticket, expires_in=expires_in)
 
 
 def signed_in(res: Resources, user: User) -> AuthOut:

@@ -15,8 +15,10 @@ from persistence.types import utcnow
 TICKET_SECONDS = 60
 
 
-async def store_ticket(session: AsyncSession, claims: Claims, ticket_hash: str) -> None:
+async def store_ticket(session: AsyncSession, claims: Claims, ticket_hash: str) -> int:
+    """Store the ticket; returns its seconds to live: a minute, or less if the token expires sooner."""
     now = utcnow()
+    expires_at = min(now + timedelta(seconds=TICKET_SECONDS), claims.expires_at)
     # Expired tickets of this user are swept here, so unused ones never pile up.
     await session.execute(
         delete(RealtimeTicket).where(RealtimeTicket.user_id == claims.user_id, RealtimeTicket.expires_at <= now)
@@ -27,9 +29,10 @@ async def store_ticket(session: AsyncSession, claims: Claims, ticket_hash: str) 
             user_id=claims.user_id,
             jti=claims.jti,
             token_expires_at=claims.expires_at,
-            expires_at=min(now + timedelta(seconds=TICKET_SECONDS), claims.expires_at),
+            expires_at=expires_at,
         )
     )
+    return max(0, int((expires_at - now).total_seconds()))
 
 
 async def redeem_ticket(session: AsyncSession, ticket_hash: str, now: datetime) -> Claims | None:

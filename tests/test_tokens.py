@@ -99,3 +99,11 @@ async def test_realtime_ticket_is_one_time_and_short_lived(client: httpx.AsyncCl
     assert first.json()["expires_in"] == 60 and len(first.json()["ticket"]) >= 32
     assert first.json()["ticket"] != second.json()["ticket"]
     assert (await client.post("/api/realtime/ticket")).status_code == 401
+
+
+async def test_a_ticket_lives_no_longer_than_its_token(client: httpx.AsyncClient, register: Register) -> None:
+    user = await register()
+    token = forge(claims_for(user["user_id"], exp=int(time.time()) + 10))
+    r = await client.post("/api/realtime/ticket", headers=bearer(token))
+    assert r.status_code == 201, r.text
+    assert 0 < r.json()["expires_in"] <= 10
