@@ -78,6 +78,10 @@ class Settings:
             raise SettingsError("WS_BACKLOG must be at least 16")
         if not 1 <= self.ws_sends_per_second <= 1000:
             raise SettingsError("WS_SENDS_PER_SECOND must be between 1 and 1000")
+        if "*" in self.cors_origins:
+            # CORS would take it as any origin and the WebSocket check as a literal: they would disagree,
+            # and any origin is not a setting for a service whose users trust it with their chats.
+            raise SettingsError("CORS_ORIGINS must list the frontend's origins; '*' is not accepted")
         return self
 
 

@@ -83,11 +83,19 @@ def test_production_refuses_to_start_without_a_real_secret(secret: str | None, t
     assert "JWT_SECRET" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("sends", ["0", "1001"])
-def test_a_send_limit_out_of_range_refuses_to_start(sends: str, tmp_path: Path) -> None:
-    result = run_import_main(dict(os.environ) | {"WS_SENDS_PER_SECOND": sends}, tmp_path)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WS_SENDS_PER_SECOND", "0"),
+        ("WS_SENDS_PER_SECOND", "1001"),
+        ("CORS_ORIGINS", "*"),
+        ("CORS_ORIGINS", "https://homer.example,*"),
+    ],
+)
+def test_a_setting_out_of_range_refuses_to_start(name: str, value: str, tmp_path: Path) -> None:
+    result = run_import_main(dict(os.environ) | {name: value}, tmp_path)
     assert result.returncode != 0
-    assert "WS_SENDS_PER_SECOND" in result.stderr and "Traceback" not in result.stderr
+    assert name in result.stderr and "Traceback" not in result.stderr
 
 
 def test_production_starts_with_a_real_secret(tmp_path: Path) -> None:
