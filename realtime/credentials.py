@@ -48,15 +48,19 @@ async def claimed(websocket: WebSocket, res: Resources) -> Claims:
 
 async def first_frame_token(websocket: WebSocket) -> str:
     try:
-        text = await asyncio.wait_for(websocket.receive_text(), AUTH_FRAME_SECONDS)
+        message = await asyncio.wait_for(websocket.receive(), AUTH_FRAME_SECONDS)
     except TimeoutError:
         raise Unauthorized("No credentials within 5 seconds") from None
-    except (KeyError, RuntimeError, WebSocketDisconnect):  # a bytes frame, or the client left
+    except (RuntimeError, WebSocketDisconnect):
         raise Unauthorized("Expected an auth frame") from None
-    if len(text) > MAX_AUTH_FRAME_BYTES:
+    # Text or binary, as every later frame may be; a disconnect has neither.
+    data = message.get("text") or message.get("bytes") or ""
+    if not data:
+        raise Unauthorized("Expected an auth frame")
+    if len(data) > MAX_AUTH_FRAME_BYTES:
         raise Unauthorized("Auth frame too large")
     try:
-        frame = client_json.loads(text)
+        frame = client_json.loads(data)
     except ValueError:
         raise Unauthorized("Expected an auth frame") from None
     if not isinstance(frame, dict) or frame.get("type") != "auth" or not isinstance(frame.get("token"), str):
