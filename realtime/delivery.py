@@ -110,7 +110,10 @@ class Delivery:
         elif kind == "_reply":
             await self.send(event["frame"])
         elif kind == "_sync":
-            await self.sync(event["chats"])
+            try:
+                await self.sync(event["chats"])
+            finally:
+                event["answered"]()
         elif kind == RESYNC_TYPE:
             await self.resync()
         elif kind == "presence":
@@ -195,15 +198,16 @@ class Delivery:
         """Send what the client lacks and this socket did not send it (`sent_from` to `sent_seq`).
 
         A blocked chat is refused as a chat of others is, with its own detail (its history stays on REST).
+        Refused chats are named in one `error` per kind, not one each: a sync of a thousand made-up ids
+        would otherwise have the server write a thousand frames for one frame of the client's.
         """
         async with self.res.read() as session:
             found = await chats.statuses(session, self.user_id, list(wanted))
+        refused: dict[bool, list[str]] = {}  # blocked or not -> those chats
         for chat_id, have in wanted.items():
             status, last_seq = found.get(chat_id, (None, 0))
             if status not in chats.READABLE_STATUSES:
-                blocked = status == "blocked"
-                detail = f"Chat {chat_id} is blocked" if blocked else f"Not a participant of {chat_id}"
-                await self.send({"type": "error", "code": "forbidden", "detail": detail})
+                refused.setdefault(status == "blocked", []).append(chat_id)
                 continue
             have = min(have, last_seq)  # a client's claim past the chat's end (stale local state) hides nothing
             sent_from = self.sent_from.setdefault(chat_id, 0)  # a chat new since hello came whole, from seq 1
@@ -216,6 +220,8 @@ class Delivery:
             if last_seq > sent:  # newer ones, committed after that read, come live
                 await self.fill(chat_id, sent, None)
             await self.release(chat_id)
+        for blocked, chat_ids in refused.items():
+            await self.send(refusal(chat_ids, blocked=blocked))
         await self.send({"type": "synced"})
 
     async def resync(self) -> None:
@@ -253,3 +259,12 @@ class Delivery:
         if counts != self.last_badge:
             self.last_badge = counts
             await self.send({"type": "badge", "unread_messages": counts[0], "unread_notifications": counts[1]})
+
+
+def refusal(chat_ids: list[str], *, blocked: bool) -> dict[str, Any]:
+    """The `forbidden` error of a sync for the chats it cannot have, named in `chat_ids`."""
+    if len(chat_ids) == 1:
+        detail = f"Chat {chat_ids[0]} is blocked" if blocked else f"Not a participant of {chat_ids[0]}"
+    else:
+        detail = f"{len(chat_ids)} chats are blocked" if blocked else f"Not a participant of {len(chat_ids)} chats"
+    return {"type": "error", "code": "forbidden", "detail": detail, "chat_ids": chat_ids}

@@ -96,6 +96,7 @@ class Connection:
     # chat_id -> who hears our typing, or BLOCKED: the writer marks a chat when it is blocked (outbox.BLOCKED_TYPE)
     counterparts: dict[str, str] = field(default_factory=dict)
     pending: asyncio.Queue[Any] | None = None  # frames for the worker; both are made by the first such frame
+    syncing: bool = False  # a sync was accepted and its `synced` not yet sent
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # What ended the connection: the first of its tasks to finish, or a Close from a timer or the mailbox.
     stopped: asyncio.Future[asyncio.Task[None] | Close] = field(
@@ -236,7 +237,12 @@ class Connection:
         if isinstance(frame, PingFrame):
             self.reply({"type": "pong"})
         elif isinstance(frame, SyncFrame):
-            self.mailbox.deliver({"type": "_sync", "chats": frame.chats})
+            # One at a time: each may hold a thousand chats until the writer gets to it, and a client that
+            # stopped reading could otherwise queue a mailbox's worth of them (tens of MB) before 1013.
+            if self.syncing:
+                raise FrameError("rate_limited", "A sync is still being answered; send the next after synced")
+            self.syncing = True
+            self.mailbox.deliver({"type": "_sync", "chats": frame.chats, "answered": self.sync_answered})
         elif isinstance(frame, (SendFrame, ReadFrame, TypingFrame)):
             if self.pending is None:
                 self.pending = asyncio.Queue(MAX_PENDING_FRAMES)
@@ -247,6 +253,9 @@ class Connection:
                 raise FrameError("unavailable", "Busy; try again", getattr(frame, "client_id", None)) from None
         else:
             raise FrameError("bad_frame", "Already authenticated")
+
+    def sync_answered(self) -> None:
+        self.syncing = False
 
     def refuse(self, exc: FrameError) -> None:
         self.reply(exc.frame())

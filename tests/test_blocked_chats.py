@@ -126,5 +126,6 @@ async def test_sync_refuses_a_blocked_chat_and_says_so(server: Server, database_
         await next_frame(ws, "hello")
         await ws.send(json.dumps({"type": "sync", "chats": {chat_id: 0}}))
         frames = await frames_until(ws, "synced")
-    assert frames[0] == {"type": "error", "code": "forbidden", "detail": f"Chat {chat_id} is blocked"}, frames
+    blocked = {"type": "error", "code": "forbidden", "detail": f"Chat {chat_id} is blocked", "chat_ids": [chat_id]}
+    assert frames[0] == blocked, frames
     assert [frame["type"] for frame in frames] == ["error", "synced"]

@@ -7,11 +7,23 @@ frame over 64 KB, 422 by REST), stores nothing, and leaves the server serving.
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
 import pytest
 
-from tests.live import Server, bearer, call, chat_between, closed_with, next_frame, open_socket, register, send_frame
+from tests.live import (
+    Server,
+    bearer,
+    call,
+    chat_between,
+    closed_with,
+    frames_until,
+    next_frame,
+    open_socket,
+    register,
+    send_frame,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -77,6 +89,20 @@ async def test_a_message_is_stored_as_typed_by_socket_as_by_rest(server: Server,
     assert r.status_code == 201, r.text
     history = (await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])).json()["messages"]
     assert [m["message"] for m in history] == ["Hi", typed, typed]
+
+
+async def test_a_sync_naming_a_thousand_chats_of_others_gets_one_error_naming_them(
+    server: Server, database_url: str
+) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    others = [str(uuid.uuid4()) for _ in range(999)]
+    async with await open_socket(server, renter["token"]) as ws:
+        await next_frame(ws, "hello")
+        await ws.send(json.dumps({"type": "sync", "chats": {chat_id: 0} | dict.fromkeys(others, 0)}))
+        frames = await frames_until(ws, "synced")
+    assert [frame["type"] for frame in frames] == ["message", "error", "synced"]
+    assert frames[1]["code"] == "forbidden" and frames[1]["chat_ids"] == others
+    assert frames[1]["detail"] == "Not a participant of 999 chats"
 
 
 async def test_a_rest_body_with_a_lone_surrogate_is_a_422(server: Server, database_url: str) -> None:
