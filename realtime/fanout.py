@@ -229,6 +229,11 @@ class Fanout:
                 await asyncio.sleep(PROBE_INTERVAL_SECONDS)
 
     async def _until_lost(self, backend: RedisBackend) -> None:
+        """Until the subscription fails, or stops answering PING on its own connection, which is then lost.
+
+        Probed on that connection, not on another one: a subscription that died silently (no reset)
+        hears nothing more, while another connection to the same Redis still answers.
+        """
         failures = 0
         while failures < PROBE_FAILURES_FOR_OUTAGE:
             try:
@@ -236,8 +241,8 @@ class Fanout:
                     await backend.lost.wait()
                 return
             except TimeoutError:
-                failures = 0 if await self._answers() else failures + 1
-        backend.lose("Redis does not answer PING")
+                failures = 0 if await backend.answers(PING_TIMEOUT_SECONDS) else failures + 1
+        backend.lose("the subscription's connection does not answer PING")
 
     async def _until_answering(self) -> None:
         while True:

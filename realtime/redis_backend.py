@@ -83,6 +83,8 @@ class RedisBackend(BroadcastBackend):
         self._pubsub = self._client.pubsub()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
+        self._pongs: dict[str, asyncio.Future[None]] = {}  # a PING's token -> who waits for its PONG
+        self._pinged = 0
         self.lost = asyncio.Event()
 
     async def connect(self) -> None:
@@ -108,6 +110,28 @@ class RedisBackend(BroadcastBackend):
     async def next_published(self) -> Event:
         return await self._events.get()
 
+    async def answers(self, seconds: float) -> bool:
+        """Whether the subscription connection itself answers a PING within `seconds`.
+
+        Its PONG comes back through the reader, behind the events before it. A connection that died
+        without a reset (a NAT or firewall dropping it while idle) answers nothing and raises nothing,
+        though a PING on any other connection to the same Redis is answered.
+        """
+        if self.lost.is_set():
+            return False
+        self._pinged += 1
+        token = str(self._pinged)
+        self._pongs[token] = pong = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(seconds):
+                await self._pubsub.ping(token)
+                await pong
+            return True
+        except (RedisError, OSError, TimeoutError):
+            return False
+        finally:
+            del self._pongs[token]
+
     def lose(self, reason: str | BaseException) -> None:
         """Mark the subscription connection unusable; the fan-out rebuilds on this signal."""
         if not self.lost.is_set():
@@ -131,5 +155,9 @@ class RedisBackend(BroadcastBackend):
                 if message is not None and message["type"] == "message":
                     channel = message["channel"].decode()[unprefixed:]
                     self._events.put_nowait(Event(channel, message["data"].decode()))
+                elif message is not None and message["type"] == "pong":
+                    pong = self._pongs.get(message["data"].decode())
+                    if pong is not None and not pong.done():
+                        pong.set_result(None)
         except Exception as exc:  # whatever broke the read, this connection can no longer be trusted
             self.lose(exc)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 CHUNK_BYTES = 64 * 1024
+KEPT_REQUEST_BYTES = 64 * 1024  # of each connection's first requests, for `hold_replies_of`
 
 
 class TcpProxy:
@@ -18,7 +19,9 @@ class TcpProxy:
     aborts the connections alone, as a network fault would. While
     `reply_delay` is set, every reply waits that many seconds: a slow server.
     `hold_reply` stops one connection's replies at a request of the test's
-    choosing, to act at a known point between an app's statements.
+    choosing, to act at a known point between an app's statements;
+    `hold_replies_of` stops those of connections already open, as if they had
+    died without a reset.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
@@ -30,7 +33,7 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._forwarding: set[asyncio.Task[None]] = set()
         self._hold: Hold | None = None
-        self._gates: set[asyncio.Event] = set()  # each connection's: set while its replies flow
+        self._open: set[_Forwarded] = set()
 
     def hold_reply(self, fragment: bytes) -> Hold:
         """Hold back the reply to the next request that contains `fragment`, and its connection's later ones.
@@ -39,6 +42,14 @@ class TcpProxy:
         """
         self._hold = Hold(fragment)
         return self._hold
+
+    def hold_replies_of(self, fragment: bytes) -> Hold:
+        """From now on, hold back the replies of each open connection whose first requests contained `fragment`."""
+        hold = Hold(fragment)
+        for forwarded in self._open:
+            if fragment in forwarded.sent:
+                hold.take(forwarded.flowing)
+        return hold
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
@@ -58,8 +69,8 @@ class TcpProxy:
         """Abort every forwarded connection but go on listening: connections lost, the server still up."""
         for writer in list(self._writers):
             writer.transport.abort()
-        for gate in self._gates:
-            gate.set()  # a held reply's pipe sees its connection gone
+        for forwarded in self._open:
+            forwarded.flowing.set()  # a held reply's pipe sees its connection gone
 
     async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -67,23 +78,24 @@ class TcpProxy:
         self._forwarding.add(task)
         writers = [client_writer]
         self._writers.add(client_writer)
-        flowing = asyncio.Event()  # cleared while this connection's replies are held
-        flowing.set()
-        self._gates.add(flowing)
+        forwarded = _Forwarded()
+        self._open.add(forwarded)
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
             writers.append(upstream_writer)
             self._writers.add(upstream_writer)
 
             async def request(data: bytes) -> None:
+                if len(forwarded.sent) < KEPT_REQUEST_BYTES:
+                    forwarded.sent += data[: KEPT_REQUEST_BYTES - len(forwarded.sent)]
                 if self._hold is not None and self._hold.fragment in data:
-                    self._hold.take(flowing)
+                    self._hold.take(forwarded.flowing)
                     self._hold = None
 
             async def reply(data: bytes) -> None:
                 if pause := self.reply_delay:
                     await asyncio.sleep(pause)
-                await flowing.wait()
+                await forwarded.flowing.wait()
 
             await asyncio.gather(
                 pipe(client_reader, upstream_writer, request), pipe(upstream_reader, client_writer, reply)
@@ -91,29 +103,38 @@ class TcpProxy:
         except OSError:
             pass  # The target is down: the client sees its connection closed.
         finally:
-            self._gates.discard(flowing)
+            self._open.discard(forwarded)
             for writer in writers:
                 self._writers.discard(writer)
                 await close(writer)
             self._forwarding.discard(task)
 
 
+class _Forwarded:
+    """One forwarded connection: its replies flow while `flowing` is set."""
+
+    def __init__(self) -> None:
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self.sent = bytearray()
+
+
 @dataclass
 class Hold:
-    """A held reply (`TcpProxy.hold_reply`): `seen` once its request went by, flowing again after `release()`."""
+    """Held replies (`TcpProxy.hold_reply`): `seen` once a connection is held, flowing again after `release()`."""
 
     fragment: bytes
     seen: asyncio.Event = field(default_factory=asyncio.Event)
-    _flowing: asyncio.Event | None = None
+    _held: list[asyncio.Event] = field(default_factory=list)
 
     def take(self, flowing: asyncio.Event) -> None:
         flowing.clear()
-        self._flowing = flowing
+        self._held.append(flowing)
         self.seen.set()
 
     def release(self) -> None:
-        if self._flowing is not None:
-            self._flowing.set()
+        for flowing in self._held:
+            flowing.set()
 
 
 async def pipe(

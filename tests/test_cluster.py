@@ -33,6 +33,7 @@ from tests.live import (
     send_frame,
     server_env,
 )
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -203,6 +204,33 @@ async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
         assert seqs == [3, 4, 5, 6, 7]
         await renter_ws.send(send_frame(chat_id, "after", "r-9"))
         assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
+
+
+async def test_a_subscription_that_dies_without_a_reset_is_noticed_and_its_sockets_recover(
+    tmp_path: Path, private_redis: RedisServer
+) -> None:
+    """A NAT or firewall dropping the idle subscription connection: no reset, no error, no more events."""
+    proxy = TcpProxy("127.0.0.1", private_redis.port)
+    await proxy.start()
+    database = database_for(tmp_path)
+    env = server_env(database, f"redis://127.0.0.1:{proxy.port}/0", tmp_path / "uploads")
+    # Started and stopped from a thread: the proxy forwards the server's Redis traffic from this event loop.
+    server = await asyncio.to_thread(Server(env).start)
+    try:
+        owner, renter, chat_id = await chat_between(server, database)
+        async with await open_socket(server, owner["token"]) as owner_ws:
+            await next_frame(owner_ws, "hello")
+            dead = proxy.hold_replies_of(b"SUBSCRIBE")  # the subscription's connection hears nothing more
+            assert dead.seen.is_set(), "no connection subscribed through the proxy"
+            body = {"message": "Are you still there?"}
+            r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+            assert r.status_code == 201, r.text
+            assert (await message_at(owner_ws, 2, timeout=20))["message"] == body["message"]
+            r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+            assert (await message_at(owner_ws, 3, timeout=10))["seq"] == 3  # live again
+    finally:
+        await asyncio.to_thread(server.stop)
+        await proxy.stop()
 
 
 async def test_a_logout_lost_in_a_redis_outage_still_closes_the_socket(
