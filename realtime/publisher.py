@@ -29,6 +29,7 @@ process to resync every socket instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -83,16 +84,26 @@ class Publisher:
         self._task = asyncio.create_task(self._run(), name="fanout publisher")
 
     async def stop(self, seconds: float) -> None:
-        """Send what is queued (for at most `seconds`), then stop."""
+        """Send what is queued, then the resync hints still owed, for at most `seconds` in all; then stop.
+
+        The task sends owed hints with its next pipeline or after RETRY_SECONDS: a process stopping
+        soon after a drop would otherwise take them along, and those sockets would never resync.
+        """
         if self._task is None:
             return
-        try:
-            await asyncio.wait_for(self.flushed(), seconds)
-        except TimeoutError:
-            pass
+        deadline = asyncio.get_running_loop().time() + seconds
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                await self.flushed()
         self._task.cancel()
         await asyncio.wait([self._task])
         self._task = None
+        if owed := self._owed():
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._send(owed)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("%d resync hint(s) for Redis were lost at shutdown (%s)", len(owed), describe(exc))
 
     async def flushed(self) -> None:
         """Return once everything put so far has been sent or dropped."""

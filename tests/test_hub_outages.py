@@ -18,6 +18,7 @@ from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed
 from settings import Settings
 from tests.conftest import serving
 from tests.live import RedisServer, receive
+from tests.tcp_proxy import TcpProxy
 
 # An unreachable Redis costs a publisher at most its timeout; allow a little on top.
 PUBLISH_BOUND_SECONDS = PUBLISH_TIMEOUT_SECONDS + 0.5
@@ -194,3 +195,32 @@ async def test_shutdown_while_redis_hangs_is_prompt(redis_server: RedisServer, h
                 await asyncio.wait_for(reading, 1.0)
     finally:
         redis_server.resume()
+
+
+@pytest.mark.redis
+async def test_a_process_stopping_soon_after_a_failed_publish_still_sends_its_resync_hint(
+    redis_server: RedisServer, channel: str
+) -> None:
+    """The hint owed for the dropped event goes out at shutdown, not only with a later pipeline."""
+    await redis_server.start()
+    proxy = TcpProxy("127.0.0.1", redis_server.port)  # only the stopping process's Redis is slow
+    await proxy.start()
+    stopping, listening = Fanout(f"redis://127.0.0.1:{proxy.port}/0"), Fanout(redis_server.url)
+    try:
+        for hub in (stopping, listening):
+            await hub.connect()
+        async with listening.subscribe(channel) as mailbox:
+            assert stopping.publisher is not None
+            proxy.reply_delay = 2 * PUBLISH_TIMEOUT_SECONDS
+            await stopping.publish(channel, {"type": "test", "n": -1})
+            await eventually(lambda: stopping.publisher is not None and stopping.publisher.dropped > 0, "no drop")
+            proxy.reply_delay = 0.0
+            await stopping.disconnect()
+            # The dropped event itself may have reached Redis, its answer lost: it can come first.
+            async with asyncio.timeout(DELIVERY_SECONDS):
+                while (await mailbox.get())["type"] != RESYNC_TYPE:
+                    pass
+    finally:
+        for hub in (stopping, listening):
+            await hub.disconnect()
+        await proxy.stop()
