@@ -5,15 +5,18 @@ from __future__ import annotations
 import time
 import uuid
 import warnings
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
 from sqlalchemy import update
 
 from persistence.engine import make_engine
-from persistence.models import User
+from persistence.models import RealtimeTicket, User
+from persistence.tickets import MAX_OPEN_TICKETS
 from settings import DEV_JWT_SECRET, Settings
 from tests.conftest import Register, bearer
+from tests.live import run_sql
 
 
 def forge(claims: dict[str, object], secret: str = DEV_JWT_SECRET, algorithm: str = "HS256") -> str:
@@ -107,3 +110,18 @@ async def test_a_ticket_lives_no_longer_than_its_token(client: httpx.AsyncClient
     r = await client.post("/api/realtime/ticket", headers=bearer(token))
     assert r.status_code == 201, r.text
     assert 0 < r.json()["expires_in"] <= 10
+
+
+async def test_a_user_holding_too_many_unused_tickets_is_refused_until_one_expires(
+    client: httpx.AsyncClient, register: Register, settings: Settings
+) -> None:
+    user, other = await register(), await register()
+    for _ in range(MAX_OPEN_TICKETS):
+        assert (await client.post("/api/realtime/ticket", headers=bearer(user["token"]))).status_code == 201
+    refused = await client.post("/api/realtime/ticket", headers=bearer(user["token"]))
+    assert refused.status_code == 429, refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert (await client.post("/api/realtime/ticket", headers=bearer(other["token"]))).status_code == 201
+    ago = update(RealtimeTicket).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await run_sql(settings.database_url, lambda session: session.execute(ago))  # a minute later
+    assert (await client.post("/api/realtime/ticket", headers=bearer(user["token"]))).status_code == 201
