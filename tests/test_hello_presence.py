@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import MYSQL_URL, through
 from tests.live import (
@@ -51,6 +54,24 @@ async def two_processes(
             await asyncio.to_thread(server.stop)
 
 
+@asynccontextmanager
+async def both_online(
+    watched: Server, direct: Server
+) -> AsyncIterator[tuple[Any, Any, str, ClientConnection, ClientConnection]]:
+    """A chat, its renter's socket on the direct process and its owner's first on the watched one.
+
+    The watched process has announced the owner (its read of the counterparts is done), so the
+    owner's next socket there announces nothing and reads the counterparts only in its hello.
+    """
+    owner, renter, chat_id = await chat_between(direct, MYSQL_URL)
+    renter_ws = await open_socket(direct, renter["token"])
+    await next_frame(renter_ws, "hello")
+    async with renter_ws, await open_socket(watched, owner["token"]) as first_tab:
+        await next_frame(first_tab, "hello")
+        assert (await next_frame(renter_ws, "presence"))["online"] is True
+        yield owner, renter, chat_id, renter_ws, first_tab
+
+
 async def held_at_its_read(hold: Hold) -> None:
     await asyncio.wait_for(hold.seen.wait(), 10)
 
@@ -58,14 +79,8 @@ async def held_at_its_read(hold: Hold) -> None:
 async def test_a_block_committed_while_hello_reads_reaches_that_socket_as_offline(
     two_processes: tuple[Server, Server], database_proxy: TcpProxy
 ) -> None:
-    watched, direct = two_processes
-    owner, renter, chat_id = await chat_between(direct, MYSQL_URL)
-    renter_ws = await open_socket(direct, renter["token"])
-    await next_frame(renter_ws, "hello")
-    async with renter_ws, await open_socket(watched, owner["token"]) as first_tab:
-        await next_frame(first_tab, "hello")
-        # The owner's first socket was announced (its read of the counterparts is done): the second announces nothing.
-        assert (await next_frame(renter_ws, "presence"))["online"] is True
+    async with both_online(*two_processes) as (owner, renter, chat_id, _, _):
+        watched, direct = two_processes
         hold = database_proxy.hold_reply(COUNTERPARTS_READ)
         async with await open_socket(watched, owner["token"]) as second_tab:
             await held_at_its_read(hold)
@@ -81,13 +96,8 @@ async def test_a_block_committed_while_hello_reads_reaches_that_socket_as_offlin
 async def test_a_counterpart_who_comes_online_while_hello_reads_is_not_announced_twice(
     two_processes: tuple[Server, Server], database_proxy: TcpProxy
 ) -> None:
-    watched, direct = two_processes
-    owner, renter, chat_id = await chat_between(direct, MYSQL_URL)
-    renter_ws = await open_socket(direct, renter["token"])
-    await next_frame(renter_ws, "hello")
-    async with await open_socket(watched, owner["token"]) as first_tab:
-        await next_frame(first_tab, "hello")
-        assert (await next_frame(renter_ws, "presence"))["online"] is True  # the owner's announcement is done
+    async with both_online(*two_processes) as (owner, renter, chat_id, renter_ws, first_tab):
+        watched, direct = two_processes
         await renter_ws.close()
         assert (await next_frame(first_tab, "presence"))["online"] is False
         hold = database_proxy.hold_reply(COUNTERPARTS_READ)
