@@ -72,13 +72,10 @@ async def unread_count(request: Request, *, auth: Auth) -> UnreadMessages:
 async def get_chat(request: Request, *, auth: Auth, query: ChatDetailQuery) -> ChatDetail:
     """A chat with its latest messages; opening it marks the counterpart's messages read."""
     res, chat_id = resources(request), request.path_params["chat_id"]
-    await actions.mark_read(res, auth.user.id, chat_id, None)
-    async with res.read() as session:
-        chat = await chats.chat_for_member(session, chat_id, auth.user.id)
-        listed = await chats.describe(session, chat, auth.user.id)
-        page, has_more = await messages.history(session, chat.id, before_seq=None, after_seq=None, limit=query.limit)
+    listed, page, has_more = await actions.open_and_read(res, auth.user.id, chat_id, query.limit)
     base = ChatOut.of(listed, auth.user.id, page[-1] if page else None)
-    return ChatDetail(**base.model_dump(), messages=[MessageOut.of(m, chat) for m in page], has_more_messages=has_more)
+    shown = [MessageOut.of(m, listed.chat) for m in page]
+    return ChatDetail(**base.model_dump(), messages=shown, has_more_messages=has_more)
 
 
 @endpoint(query=HistoryQuery, response=HistoryOut, responses={403: "Not a participant", 404: "Unknown chat"})

@@ -7,7 +7,7 @@ from typing import Any
 from http_api.schemas.chats import MessageOut
 from notifications import notify, shortened
 from persistence import chats, messages
-from persistence.models import Chat, User
+from persistence.models import Chat, Message, User
 from persistence.sends import Draft
 from persistence.types import utcnow
 from realtime.outbox import Outbox, committed, publish
@@ -39,12 +39,32 @@ async def mark_read(res: Resources, reader_id: str, chat_id: str, up_to_seq: int
     """
     async with committed(res) as (session, outbox):
         chat = await chats.chat_for_member(session, chat_id, reader_id, lock=True)
-        moved = await chats.mark_read(session, chat, reader_id, up_to_seq)
-        if moved is not None and chat.status != "blocked":
-            receipt = {"type": "read", "chat_id": chat.id, "reader_id": reader_id, "up_to_seq": moved}
-            outbox.add([chats.counterpart_id(chat, reader_id)], receipt)
-            outbox.badge(reader_id)
+        await _mark_read(session, outbox, chat, reader_id, up_to_seq)
     return chats.read_seq(chat, reader_id), chats.unread_in(chat, reader_id)
+
+
+async def open_and_read(
+    res: Resources, reader_id: str, chat_id: str, limit: int
+) -> tuple[chats.Listed, list[Message], bool]:
+    """Mark the counterpart's messages read and read the chat's newest page, in one transaction.
+
+    Under the chat's lock, so the page holds no message newer than the mark: read apart, a message
+    committed in between was shown to the reader as unread, and the badge went on counting it.
+    """
+    async with committed(res) as (session, outbox):
+        chat = await chats.chat_for_member(session, chat_id, reader_id, lock=True)
+        await _mark_read(session, outbox, chat, reader_id, None)
+        listed = await chats.describe(session, chat, reader_id)
+        page, has_more = await messages.history(session, chat.id, before_seq=None, after_seq=None, limit=limit)
+    return listed, page, has_more
+
+
+async def _mark_read(session: Any, outbox: Outbox, chat: Chat, reader_id: str, up_to_seq: int | None) -> None:
+    moved = await chats.mark_read(session, chat, reader_id, up_to_seq)
+    if moved is not None and chat.status != "blocked":
+        receipt = {"type": "read", "chat_id": chat.id, "reader_id": reader_id, "up_to_seq": moved}
+        outbox.add([chats.counterpart_id(chat, reader_id)], receipt)
+        outbox.badge(reader_id)
 
 
 async def open_chat(

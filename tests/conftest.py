@@ -245,6 +245,18 @@ async def database_proxy() -> AsyncIterator[TcpProxy]:
         await proxy.stop()
 
 
+@pytest.fixture
+async def proxied_server(tmp_path: Path, database_proxy: TcpProxy) -> AsyncIterator[Server]:
+    """A uvicorn process that reaches MariaDB through `database_proxy`, with in-process fan-out."""
+    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
+    # Started and stopped from a thread: the proxy forwards the server's queries from this test's event loop.
+    started = await asyncio.to_thread(Server(env).start)
+    try:
+        yield started
+    finally:
+        await asyncio.to_thread(started.stop)
+
+
 def through(proxy: TcpProxy) -> str:
     url = make_url(MYSQL_URL).set(host="127.0.0.1", port=proxy.port)
     return url.render_as_string(hide_password=False)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -31,7 +29,6 @@ from tests.live import (
     open_socket,
     register,
     send_frame,
-    server_env,
 )
 from tests.tcp_proxy import TcpProxy
 
@@ -39,14 +36,8 @@ pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
 
 
 @pytest.fixture
-async def server(tmp_path: Path, database_proxy: TcpProxy) -> AsyncIterator[Server]:
-    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
-    # Started and stopped from a thread: the proxy forwards the server's queries from this test's event loop.
-    started = await asyncio.to_thread(Server(env).start)
-    try:
-        yield started
-    finally:
-        await asyncio.to_thread(started.stop)
+def server(proxied_server: Server) -> Server:
+    return proxied_server
 
 
 async def chat_with_sockets(server: Server, database_proxy: TcpProxy) -> tuple[str, ClientConnection, ClientConnection]:
@@ -204,22 +195,3 @@ async def test_a_rest_send_without_client_id_whose_commit_reply_is_lost_is_store
         assert [(await next_frame(owner_ws, "message"))["message"]["seq"] for _ in range(2)] == [2, 3]
     history = await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])
     assert [(m["seq"], m["message"]) for m in history.json()["messages"]] == [(1, "Hi"), (2, "Hi"), (3, "Lost answer")]
-
-
-async def test_a_sync_sent_while_another_is_answered_is_refused_and_the_first_is_answered_whole(
-    server: Server, database_proxy: TcpProxy
-) -> None:
-    """One sync at a time per socket: a client that stops reading cannot queue thousands of them."""
-    chat_id, renter_ws, _ = await chat_with_sockets(server, database_proxy)
-    sync = json.dumps({"type": "sync", "chats": {chat_id: 0}})
-    hold = database_proxy.hold_reply(b"SELECT chats.id, chats.status, chats.last_seq")  # chats.statuses
-    await renter_ws.send(sync)
-    await asyncio.wait_for(hold.seen.wait(), 10)
-    await renter_ws.send(sync)
-    hold.release()
-    frames = await frames_until(renter_ws, "synced")
-    assert [(f["type"], f.get("message", {}).get("seq")) for f in frames] == [("message", 1), ("synced", None)]
-    refused = await next_frame(renter_ws)
-    assert (refused["type"], refused["code"]) == ("error", "rate_limited"), refused
-    await renter_ws.send(sync)  # after `synced`, the next is answered: nothing this socket did not send
-    assert await frames_until(renter_ws, "synced") == [{"type": "synced"}]
