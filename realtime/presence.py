@@ -243,8 +243,14 @@ class Presence:
         return (await self.snapshot(user_ids))[0]
 
     async def version(self) -> Version | None:
-        """The version now, stamped as `snapshot` stamps it (None when Redis failed it): a floor for later reads."""
-        return (await self.snapshot([]))[1]
+        """The version now, stamped as `snapshot` stamps it: a floor for later reads.
+
+        None when Redis failed it, unlogged: a hello's lookup right after says so once.
+        """
+        try:
+            return (await self._stamped_read([], announcing=False))[1]
+        except Exception:
+            return None
 
     async def snapshot(self, user_ids: list[str], *, announcing: bool = False) -> tuple[set[str], Version | None]:
         """Who of these users is online, and the version as of that read (None when Redis failed it).
