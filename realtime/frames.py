@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import Field, Strict, StringConstraints, TypeAdapter, ValidationError
 
 from http_api.schemas.chats import Attachment, ClientId, MessageText, Seq
 from http_api.schemas.common import Input, Url
 
 ChatId = Annotated[str, Field(min_length=1, max_length=36)]
+# A frame is JSON, so a seq is a JSON integer: `true`, `5.0` or `"5"` is a bad_frame, not 1 or 5.
+# (REST's Seq stays lax: query strings carry every number as text.)
+FrameSeq = Annotated[Seq, Strict()]
 
 
 class AuthFrame(Input):
@@ -29,7 +32,7 @@ class SendFrame(Input):
 class ReadFrame(Input):
     type: Literal["read"]
     chat_id: ChatId
-    up_to_seq: Seq
+    up_to_seq: FrameSeq
 
 
 class TypingFrame(Input):
@@ -39,7 +42,7 @@ class TypingFrame(Input):
 
 class SyncFrame(Input):
     type: Literal["sync"]
-    chats: dict[ChatId, Seq] = Field(max_length=1000)
+    chats: dict[ChatId, FrameSeq] = Field(max_length=1000)
 
 
 class PingFrame(Input):
