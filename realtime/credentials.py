@@ -18,6 +18,7 @@ from errors import Unauthorized
 from persistence.tickets import redeem_ticket
 from persistence.types import utcnow
 from persistence.users import user_for_token
+from realtime.frames import payload
 from resources import Resources
 
 # REALTIME.md: without a header or ticket, the first frame must authenticate within 5 seconds.
@@ -53,8 +54,7 @@ async def first_frame_token(websocket: WebSocket) -> str:
         raise Unauthorized("No credentials within 5 seconds") from None
     except (RuntimeError, WebSocketDisconnect):
         raise Unauthorized("Expected an auth frame") from None
-    # Text or binary, as every later frame may be; a disconnect has neither.
-    data = message.get("text") or message.get("bytes") or ""
+    data = payload(message)  # text or binary, as every later frame may be; a disconnect has neither
     if not data:
         raise Unauthorized("Expected an auth frame")
     if len(data) > MAX_AUTH_FRAME_BYTES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, StringConstraints, TypeAdapter, ValidationError
@@ -64,6 +65,11 @@ class FrameError(Exception):
     def frame(self) -> dict[str, Any]:
         out = {"type": "error", "code": self.code, "detail": self.detail}
         return out | ({"client_id": self.client_id} if self.client_id else {})
+
+
+def payload(message: Mapping[str, Any]) -> str | bytes:
+    """A received ASGI WebSocket message's frame, text or binary alike ("" for a disconnect)."""
+    return message.get("text") or message.get("bytes") or ""
 
 
 def parse(data: Any) -> ClientFrame:

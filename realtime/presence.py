@@ -57,6 +57,7 @@ from urllib.parse import urlparse
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from realtime.presence_stamps import Checks, Version, stamped_read, user_key
 from realtime.redis_backend import describe, redis_client
 
 log = logging.getLogger("homer.presence")
@@ -78,10 +79,6 @@ MAX_REDIS_CONNECTIONS = 16
 CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
 
-VERSION_KEY = "presence:version"
-# (Redis's clock in microseconds, then the shared counter); compared as tuples.
-Version = tuple[int, int]
-
 # Whether the announcement still holds, and if so its version.
 Check = Callable[[], Awaitable[Version | None]]
 Announce = Callable[[str, bool, Check], Awaitable[None]]
@@ -89,15 +86,6 @@ Announce = Callable[[str, bool, Check], Awaitable[None]]
 
 def text(raw: object) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
-def version(clock: tuple[int, int], tie: int | bytes | None) -> Version:
-    """A version from Redis's TIME (seconds, microseconds) and the shared counter (None before its first INCR)."""
-    return int(clock[0]) * 1_000_000 + int(clock[1]), int(tie or 0)
-
-
-def user_key(user_id: str) -> str:
-    return f"presence:u:{user_id}"
 
 
 def process_key(process_id: str) -> str:
@@ -130,9 +118,8 @@ class Presence:
         self._wake = asyncio.Event()
         self._turns: dict[str, asyncio.Lock] = {}  # per user with an announcement running or waiting here
         self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
-        self._checks = 0  # without Redis: the versions this process gave out
-        self._to_check: list[tuple[str, asyncio.Future[tuple[bool, Version]]]] = []  # announcements' checks
-        self._checker: asyncio.Task[None] | None = None
+        self._given = 0  # without Redis: the versions this process gave out
+        self._checks = Checks(redis) if redis is not None else None  # announcements', with Redis
 
     async def start(self) -> None:
         if self.redis is not None:
@@ -196,48 +183,12 @@ class Presence:
 
     async def _holds(self, user_id: str, online: bool) -> Version | None:
         """The announcement's version if the user is still `online` (or still not), else None. Raises on failure."""
-        if self.redis is None:
+        if self._checks is None:
             found, stamp = await self._stamped_read([user_id], announcing=True)
-            return stamp if (user_id in found) == online else None
-        future: asyncio.Future[tuple[bool, Version]] = asyncio.get_running_loop().create_future()
-        self._to_check.append((user_id, future))
-        if self._checker is None or self._checker.done():
-            self._checker = asyncio.create_task(self._check_queued())
-        is_online, stamp = await future
+            is_online = user_id in found
+        else:
+            is_online, stamp = await self._checks.check(user_id)
         return stamp if is_online == online else None
-
-    async def _check_queued(self) -> None:
-        """Run the queued checks, a batch per round trip, until none is left.
-
-        When thousands of sockets close at once (a proxy restarting), each announcement's check
-        waiting for a connection of its own outlasted the pool's wait for thousands of them on a busy
-        process, and those users stayed online for their counterparts.
-        """
-        while self._to_check:
-            batch, self._to_check = self._to_check[:MAX_BATCH], self._to_check[MAX_BATCH:]
-            try:
-                found: list[tuple[bool, Version]] | Exception = await self._stamped_checks([u for u, _ in batch])
-            except Exception as exc:
-                found = exc
-            for k, (_, future) in enumerate(batch):
-                if future.done():  # its announcement was cancelled
-                    continue
-                if isinstance(found, Exception):
-                    future.set_exception(found)
-                else:
-                    future.set_result(found[k])
-
-    async def _stamped_checks(self, user_ids: list[str]) -> list[tuple[bool, Version]]:
-        """Each user's `_stamped_read` with `announcing`, one pipeline for all: a stamp before each user's read."""
-        assert self.redis is not None
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for user_id in user_ids:
-                pipe.time()
-                pipe.incr(VERSION_KEY)
-                pipe.zcount(user_key(user_id), time.time(), "+inf")
-            replies = await pipe.execute()
-        triples = [replies[k : k + 3] for k in range(0, len(replies), 3)]
-        return [(bool(count), version(clock, tie)) for clock, tie, count in triples]
 
     async def online(self, user_ids: list[str]) -> set[str]:
         return (await self.snapshot(user_ids))[0]
@@ -266,18 +217,9 @@ class Presence:
     async def _stamped_read(self, user_ids: list[str], *, announcing: bool) -> tuple[set[str], Version]:
         """Who is online and the version, stamped before the read (the module docstring says why); raises."""
         if self.redis is None:
-            self._checks += announcing
-            return {u for u in user_ids if self.local[u] > 0}, (0, self._checks)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.time()
-            if announcing:
-                pipe.incr(VERSION_KEY)
-            else:
-                pipe.get(VERSION_KEY)
-            for user_id in user_ids:
-                pipe.zcount(user_key(user_id), time.time(), "+inf")
-            clock, tie, *counts = await pipe.execute()
-        return {u for u, n in zip(user_ids, counts, strict=True) if n}, version(clock, tie)
+            self._given += announcing
+            return {u for u in user_ids if self.local[u] > 0}, (0, self._given)
+        return await stamped_read(self.redis, user_ids, announcing=announcing)
 
     async def _record(self, joining: bool, user_id: str) -> bool:
         """Record this process's first socket of the user (`joining`), or its last one gone.

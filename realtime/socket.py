@@ -32,7 +32,7 @@ from persistence.types import utcnow
 from realtime import actions
 from realtime.credentials import check, claimed, origin_allowed
 from realtime.delivery import BLOCKED, Delivery, Revoked
-from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, parse
+from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, parse, payload
 from realtime.limits import Limits
 from realtime.mailbox import Mailbox, MailboxClosed, Overflowed
 from realtime.outbox import Outbox, publish, user_channel
@@ -222,7 +222,7 @@ class Connection:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.pending.join(), DRAIN_SECONDS)
                 return
-            data = message.get("text") or message.get("bytes") or ""
+            data = payload(message)
             # Our protocol refuses such frames as it reads them; this holds under any other uvicorn --ws.
             if len(data if isinstance(data, bytes) else data.encode()) > MAX_FRAME_BYTES:
                 raise Close(CLOSE_POLICY, "Frame larger than 64 KB")

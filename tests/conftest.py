@@ -28,7 +28,7 @@ from persistence.engine import create_schema, short_lived_engine
 from persistence.models import Base
 from persistence.words import stale
 from settings import Settings
-from tests.live import TEST_PASSWORD, RedisServer, Server, bearer, drop_all_tables, server_env
+from tests.live import TEST_PASSWORD, RedisServer, Server, bearer, drop_all_tables, server_env, started_in_thread
 from tests.tcp_proxy import TcpProxy
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -248,13 +248,8 @@ async def database_proxy() -> AsyncIterator[TcpProxy]:
 @pytest.fixture
 async def proxied_server(tmp_path: Path, database_proxy: TcpProxy) -> AsyncIterator[Server]:
     """A uvicorn process that reaches MariaDB through `database_proxy`, with in-process fan-out."""
-    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")
-    # Started and stopped from a thread: the proxy forwards the server's queries from this test's event loop.
-    started = await asyncio.to_thread(Server(env).start)
-    try:
+    async with started_in_thread(server_env(through(database_proxy), "memory://", tmp_path / "uploads")) as (started,):
         yield started
-    finally:
-        await asyncio.to_thread(started.stop)
 
 
 def through(proxy: TcpProxy) -> str:

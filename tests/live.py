@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -90,6 +91,22 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+@asynccontextmanager
+async def started_in_thread(*envs: dict[str, str]) -> AsyncIterator[list[Server]]:
+    """Servers started and stopped from a thread, for tests whose proxy forwards their traffic from this loop.
+
+    `Server.start` waits for health synchronously: called on the loop, it would stall the proxy it waits on.
+    """
+    started: list[Server] = []
+    try:
+        for env in envs:
+            started.append(await asyncio.to_thread(Server(env).start))
+        yield started
+    finally:
+        for server in started:
+            await asyncio.to_thread(server.stop)
 
 
 class RedisServer:

@@ -32,6 +32,7 @@ from tests.live import (
     open_socket,
     send_frame,
     server_env,
+    started_in_thread,
 )
 from tests.tcp_proxy import TcpProxy
 
@@ -214,22 +215,20 @@ async def test_a_subscription_that_dies_without_a_reset_is_noticed_and_its_socke
     await proxy.start()
     database = database_for(tmp_path)
     env = server_env(database, f"redis://127.0.0.1:{proxy.port}/0", tmp_path / "uploads")
-    # Started and stopped from a thread: the proxy forwards the server's Redis traffic from this event loop.
-    server = await asyncio.to_thread(Server(env).start)
     try:
-        owner, renter, chat_id = await chat_between(server, database)
-        async with await open_socket(server, owner["token"]) as owner_ws:
-            await next_frame(owner_ws, "hello")
-            dead = proxy.hold_replies_of(b"SUBSCRIBE")  # the subscription's connection hears nothing more
-            assert dead.seen.is_set(), "no connection subscribed through the proxy"
-            body = {"message": "Are you still there?"}
-            r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
-            assert r.status_code == 201, r.text
-            assert (await message_at(owner_ws, 2, timeout=20))["message"] == body["message"]
-            r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
-            assert (await message_at(owner_ws, 3, timeout=10))["seq"] == 3  # live again
+        async with started_in_thread(env) as (server,):
+            owner, renter, chat_id = await chat_between(server, database)
+            async with await open_socket(server, owner["token"]) as owner_ws:
+                await next_frame(owner_ws, "hello")
+                dead = proxy.hold_replies_of(b"SUBSCRIBE")  # the subscription's connection hears nothing more
+                assert dead.seen.is_set(), "no connection subscribed through the proxy"
+                body = {"message": "Are you still there?"}
+                r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+                assert r.status_code == 201, r.text
+                assert (await message_at(owner_ws, 2, timeout=20))["message"] == body["message"]
+                r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+                assert (await message_at(owner_ws, 3, timeout=10))["seq"] == 3  # live again
     finally:
-        await asyncio.to_thread(server.stop)
         await proxy.stop()
 
 

@@ -29,6 +29,7 @@ from tests.live import (
     open_socket,
     send_frame,
     server_env,
+    started_in_thread,
 )
 from tests.tcp_proxy import Hold, TcpProxy
 
@@ -43,15 +44,9 @@ async def two_processes(
 ) -> AsyncIterator[tuple[Server, Server]]:
     """The first process reaches MariaDB through the proxy, the second directly; both share one Redis."""
     uploads = tmp_path / "uploads"
-    watched = Server(server_env(through(database_proxy), private_redis.url, uploads))
-    direct = Server(server_env(MYSQL_URL, private_redis.url, uploads))
-    # Started and stopped from a thread: the proxy forwards the first one's queries from this event loop.
-    started = [await asyncio.to_thread(server.start) for server in (watched, direct)]
-    try:
+    envs = [server_env(url, private_redis.url, uploads) for url in (through(database_proxy), MYSQL_URL)]
+    async with started_in_thread(*envs) as (watched, direct):
         yield watched, direct
-    finally:
-        for server in started:
-            await asyncio.to_thread(server.stop)
 
 
 @asynccontextmanager

@@ -1,0 +1,95 @@
+"""Presence reads of Redis, each stamped with a version before it reads (realtime/presence.py says why).
+
+A version is Redis's clock, then a counter all processes share for ties.
+`stamped_read` reads who of some users is online under one version (a
+socket's hello, a block's offline); `Checks` runs announcements' checks,
+each with a version of its own, whatever has queued in one pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from redis.asyncio import Redis
+
+VERSION_KEY = "presence:version"
+# (Redis's clock in microseconds, then the shared counter); compared as tuples.
+Version = tuple[int, int]
+# Checks per pipeline when thousands queue at once (every socket of a proxy closing).
+MAX_CHECKS = 500
+
+
+def version(clock: tuple[int, int], tie: int | bytes | None) -> Version:
+    """A version from Redis's TIME (seconds, microseconds) and the shared counter (None before its first INCR)."""
+    return int(clock[0]) * 1_000_000 + int(clock[1]), int(tie or 0)
+
+
+def user_key(user_id: str) -> str:
+    return f"presence:u:{user_id}"
+
+
+async def stamped_read(redis: Redis, user_ids: list[str], *, announcing: bool) -> tuple[set[str], Version]:
+    """Who of these users is online, and the version stamped just before the read; raises on failure.
+
+    `announcing`: the version is for an announcement made from this read, newer than every one before.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.time()
+        if announcing:
+            pipe.incr(VERSION_KEY)
+        else:
+            pipe.get(VERSION_KEY)
+        for user_id in user_ids:
+            pipe.zcount(user_key(user_id), time.time(), "+inf")
+        clock, tie, *counts = await pipe.execute()
+    return {u for u, n in zip(user_ids, counts, strict=True) if n}, version(clock, tie)
+
+
+class Checks:
+    """Announcements' checks: whether a user is online, with a version of the check's own.
+
+    Queued and run a batch per round trip. When thousands of sockets close at
+    once (a proxy restarting), each check waiting for a connection of its own
+    outlasted the pool's wait for thousands of them on a busy process, and
+    those users stayed online for their counterparts.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._queued: list[tuple[str, asyncio.Future[tuple[bool, Version]]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def check(self, user_id: str) -> tuple[bool, Version]:
+        """(online, version); raises what the batch's pipeline raised."""
+        future: asyncio.Future[tuple[bool, Version]] = asyncio.get_running_loop().create_future()
+        self._queued.append((user_id, future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued[:MAX_CHECKS], self._queued[MAX_CHECKS:]
+            try:
+                found: list[tuple[bool, Version]] | Exception = await self._stamped([u for u, _ in batch])
+            except Exception as exc:
+                found = exc
+            for k, (_, future) in enumerate(batch):
+                if future.done():  # its announcement was cancelled
+                    continue
+                if isinstance(found, Exception):
+                    future.set_exception(found)
+                else:
+                    future.set_result(found[k])
+
+    async def _stamped(self, user_ids: list[str]) -> list[tuple[bool, Version]]:
+        """One pipeline: each user's own clock, counter and count, in that order, so each stamp precedes its read."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.time()
+                pipe.incr(VERSION_KEY)
+                pipe.zcount(user_key(user_id), time.time(), "+inf")
+            replies = await pipe.execute()
+        triples = [replies[k : k + 3] for k in range(0, len(replies), 3)]
+        return [(bool(count), version(clock, tie)) for clock, tie, count in triples]
