@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StringConstraints, TypeAdapter, ValidationError
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 
-from http_api.schemas.chats import Attachment, ClientId, MessageText, Seq
+from http_api.schemas.chats import Attachment, ClientId, JsonSeq, MessageText
 from http_api.schemas.common import Input, Url
 
 ChatId = Annotated[str, Field(min_length=1, max_length=36)]
-# A frame is JSON, so a seq is a JSON integer: `true`, `5.0` or `"5"` is a bad_frame, not 1 or 5.
-# (REST's Seq stays lax: query strings carry every number as text.)
-FrameSeq = Annotated[Seq, Strict()]
 
 
 class AuthFrame(Input):
@@ -33,7 +30,7 @@ class SendFrame(Input):
 class ReadFrame(Input):
     type: Literal["read"]
     chat_id: ChatId
-    up_to_seq: FrameSeq
+    up_to_seq: JsonSeq
 
 
 class TypingFrame(Input):
@@ -43,7 +40,7 @@ class TypingFrame(Input):
 
 class SyncFrame(Input):
     type: Literal["sync"]
-    chats: dict[ChatId, FrameSeq] = Field(max_length=1000)
+    chats: dict[ChatId, JsonSeq] = Field(max_length=1000)
 
 
 class PingFrame(Input):

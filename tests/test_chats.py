@@ -191,6 +191,20 @@ async def test_history_pages_both_ways(
         assert (await client.get(url, params=params, headers=headers)).status_code == 422, params
 
 
+async def test_a_read_mark_must_be_a_json_integer(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    await send(client, renter, chat_id, message="second")
+    url, headers = f"/api/chats/{chat_id}/read", bearer(owner["token"])
+    for seq in (True, "2", 2.0, -1, 2**31):
+        refused = await client.post(url, json={"up_to_seq": seq}, headers=headers)
+        assert refused.status_code == 422, seq
+    unread = await client.get("/api/chats/unread-count", headers=headers)
+    assert unread.json()["unread_count"] == 2  # nothing was marked read
+
+
 async def test_reading_moves_unread_counts(
     client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, Strict, StringConstraints, model_validator
 
 from http_api.schemas.common import Input, Output, Page, PageQuery, QueryInput, Url
 from persistence.chats import Listed, status_for, unread_in
@@ -15,6 +15,9 @@ from persistence.sends import ChatState, Row
 
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Seq = Annotated[int, Field(ge=0, le=2**31 - 1)]
+# A seq in a JSON body or frame is a JSON integer: `true`, `5.0` or `"5"` is refused, not read as 1 or 5.
+# (Seq itself stays lax for query strings, which carry every number as text.)
+JsonSeq = Annotated[Seq, Strict()]
 
 
 class Attachment(Input):
@@ -52,7 +55,7 @@ class InitiateWithRenterIn(InitiateIn):
 
 
 class ReadIn(Input):
-    up_to_seq: Seq | None = None
+    up_to_seq: JsonSeq | None = None
 
 
 class HistoryQuery(QueryInput):
