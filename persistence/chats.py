@@ -99,6 +99,8 @@ async def open_as_renter(session: AsyncSession, renter: User, property_id: str, 
     """
     if renter.user_type not in ("renter", "both"):
         raise Forbidden("Only renters can start a chat about a property")
+    if not is_issued_id(property_id):  # a variant would find the property, or this pair's chat, on MariaDB
+        raise NotFound("Property not found")
     locked = await session.scalar(select(User).where(User.id == renter.id).with_for_update())
     assert locked is not None
     # The same chat again, whatever became of the listing since (rented, paused): only a new chat needs it active.
@@ -114,6 +116,12 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
     """An owner reaching out to a visible renter about one of the owner's active properties."""
     if owner.user_type not in ("owner", "both"):
         raise Forbidden("Only owners can contact renters")
+    # On MariaDB `ABC…` finds the renter `abc…`, and a chat stored under the variant would shut the renter
+    # out of it: only the ids as issued are looked up.
+    if not is_issued_id(renter_id):
+        raise NotFound("Renter not found")
+    if not is_issued_id(property_id):
+        raise NotFound("Property not found")
     # An existing chat of theirs comes back even if the listing is no longer active or the renter now hides.
     # Any other chat of the pair is about someone else's property, which the checks below refuse.
     existing = await find_chat(session, property_id, renter_id)
@@ -130,8 +138,8 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
     # Queue behind a renter's own opening, which holds the renter's row while it locks the property to
     # count the contact: this INSERT's foreign key checks lock the property, then the renter, and without
     # this share lock taken first the two deadlocked.
-    await session.execute(select(User.id).where(User.id == renter_id).with_for_update(read=True))
-    return await insert_chat(session, prop, renter_id, "owner", now)
+    await session.execute(select(User.id).where(User.id == renter.id).with_for_update(read=True))
+    return await insert_chat(session, prop, renter.id, "owner", now)
 
 
 async def active_property(session: AsyncSession, property_id: str) -> Property:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from errors import Forbidden, NotFound
 from persistence.models import Property, User
-from persistence.types import quiet_update
+from persistence.types import is_issued_id, quiet_update
 
 LOCATION_FIELDS = ("address", "city", "state", "pincode", "latitude", "longitude", "locality", "landmarks")
 # A move that changes any of these gets fresh lifestyle data.
@@ -27,6 +27,8 @@ def can_list(user: User) -> bool:
 
 async def visible(session: AsyncSession, property_id: str, *, lock: bool = False) -> Property:
     """A property anyone may see: any status but deleted."""
+    if not is_issued_id(property_id):  # MariaDB would find `abc…` under `ABC…`; SQLite would not
+        raise NotFound("Property not found")
     query = select(Property).where(Property.id == property_id, Property.status != "deleted")
     prop = await session.scalar(query.with_for_update() if lock else query)
     if prop is None:

@@ -254,3 +254,43 @@ async def test_owner_opens_a_chat_with_a_visible_renter(
     for user, payload, status in refusals:
         r = await client.post("/api/chats/initiate-with-renter", json=payload, headers=bearer(user["token"]))
         assert r.status_code == status, (payload, r.text)
+
+
+def variants(issued_id: str) -> list[str]:
+    """Spellings MariaDB's collation matches to `issued_id`: upper case, and an accent on an a, c or e."""
+    accents = {"a": "á", "c": "ç", "e": "é"}
+    accented = [issued_id.replace(c, accents[c], 1) for c in issued_id if c in accents][:1]
+    return [issued_id.upper(), *accented]
+
+
+async def test_ids_are_taken_only_as_issued(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    """On MariaDB a variant found the row; a chat stored under a variant renter id shut the renter out of every chat."""
+    owner, renter, property_id = pair
+    as_owner = {"renter_id": renter["user_id"], "property_id": property_id, "initial_message": "My flat fits you"}
+    refused = [
+        (owner, "/api/chats/initiate-with-renter", as_owner | {"renter_id": v}) for v in variants(renter["user_id"])
+    ]
+    for v in variants(property_id):
+        refused.append((owner, "/api/chats/initiate-with-renter", as_owner | {"property_id": v}))
+        refused.append((renter, "/api/chats/initiate", {"property_id": v, "initial_message": "Hi"}))
+    for user, path, body in refused:
+        r = await client.post(path, json=body, headers=bearer(user["token"]))
+        assert r.status_code == 404, (body, r.text)
+    for user in (owner, renter):
+        assert (await client.get("/api/chats", headers=bearer(user["token"]))).json()["total_count"] == 0
+    for v in variants(property_id):
+        r = await client.get("/api/renters/search", params={"property_id": v}, headers=bearer(owner["token"]))
+        assert r.status_code == 404, r.text
+
+    r = await client.post("/api/chats/initiate-with-renter", json=as_owner, headers=bearer(owner["token"]))
+    chat_id = r.json()["chat_id"]
+    listed = (await client.get("/api/chats", headers=bearer(renter["token"]))).json()["chats"]
+    assert [(c["chat_id"], c["renter_id"]) for c in listed] == [(chat_id, renter["user_id"])]
+    note = (await client.get("/api/notifications", headers=bearer(renter["token"]))).json()["notifications"][0]
+    for v in variants(note["notification_id"]):
+        r = await client.post(f"/api/notifications/{v}/read", headers=bearer(renter["token"]))
+        assert r.status_code == 404, r.text
+    unread = await client.get("/api/notifications/unread-count", headers=bearer(renter["token"]))
+    assert unread.json()["unread_count"] == 1
