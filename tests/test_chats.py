@@ -161,15 +161,25 @@ async def test_message_validation(client: httpx.AsyncClient, pair: tuple[dict[st
     chat_id = await open_chat(client, renter, property_id)
     for body in (
         {"message": ""},
+        {"message": "\u200b"},  # zero-width space: nothing to show
+        {"message": "\ufeff \u200e\n"},  # BOM, space, a direction mark
+        {"message": "hi\x00"},
         {"message": "x" * 4001},
         {"message": 42},
         {"message": "ok", "attachments": "file.png"},
         {"message": "ok", "attachments": [{"url": "javascript:alert(1)"}]},
         {"message": "ok", "seq": 99},
+        {"message": "ok", "attachments": [{"url": "/uploads/a.png", "size": True}]},
+        {"message": "ok", "attachments": [{"url": "/uploads/a.png", "size": 2**53}]},
     ):
         assert (await send(client, renter, chat_id, **body)).status_code == 422, body
     ok = await send(client, renter, chat_id, message="x" * 4000, attachments=[{"url": "/uploads/a.png", "name": "a"}])
     assert ok.status_code == 201 and ok.json()["attachments"] == [{"url": "/uploads/a.png", "name": "a"}]
+    for text in ("👍", "\u200b hi", "👩\u200d💻"):  # visible, with invisible characters kept as typed
+        ok = await send(client, renter, chat_id, message=text)
+        assert ok.status_code == 201 and ok.json()["message"] == text
+    history = (await client.get(f"/api/chats/{chat_id}/messages", headers=bearer(renter["token"]))).json()
+    assert [m["seq"] for m in history["messages"]] == [1, 2, 3, 4, 5]  # nothing refused was stored
 
 
 async def test_history_pages_both_ways(

@@ -132,6 +132,7 @@ async def test_refused_frames_get_error_frames_and_store_nothing(server: Server,
             (send_frame(chat_id, "x" * 4001, "c-long"), "too_long", "c-long"),
             (send_frame(chat_id, "x" * 4000 + "  ", "c-padded"), "too_long", "c-padded"),  # spaces count, as by REST
             (send_frame(chat_id, "   ", "c-blank"), "bad_frame", "c-blank"),
+            (send_frame(chat_id, "\u200b\u200b", "c-invisible"), "bad_frame", "c-invisible"),
             (send_frame("no-such-chat", "hi", "c-404"), "forbidden", "c-404"),
             # MariaDB's collation matches ids whatever their case: a variant is no id of ours.
             (send_frame(chat_id.upper(), "hi", "c-case"), "forbidden", "c-case"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -24,13 +25,21 @@ class Attachment(Input):
     url: Url
     name: str | None = Field(default=None, max_length=255)
     content_type: str | None = Field(default=None, max_length=100)
-    size: int | None = Field(default=None, ge=0)
+    # A JSON integer (`true` is not 1) that a browser holds exactly.
+    size: Annotated[int, Strict(), Field(ge=0, le=2**53 - 1)] | None = None
+
+
+# What shows nothing on screen: white space, controls and format characters (zero-width space, BOM,
+# direction marks). A message of these alone would arrive as an empty bubble.
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
 def message_text(value: str) -> str:
-    """1 to 4,000 characters, and not only white space (kept as typed otherwise)."""
-    if not value.strip():
+    """1 to 4,000 characters, at least one of them visible, no NUL (kept as typed otherwise)."""
+    if all(unicodedata.category(c) in _BLANK_CATEGORIES for c in value):
         raise ValueError("Message must not be empty")
+    if "\x00" in value:
+        raise ValueError("Message must not contain NUL characters")
     if len(value) > MAX_MESSAGE_CHARS:
         raise ValueError(f"Message must be at most {MAX_MESSAGE_CHARS} characters")
     return value
