@@ -136,7 +136,7 @@ async def block(request: Request, *, auth: Auth) -> ChatOut:
         outbox.badge(chat.renter_id, chat.owner_id)
         listed = await chats.describe(session, chat, auth.user.id)
     if apart:
-        await actions.hide_presence(res, chat)
+        await actions.show_presence(res, chat, online=False)
     return ChatOut.of(listed, auth.user.id)
 
 

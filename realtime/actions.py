@@ -91,6 +91,8 @@ async def open_chat(
             await notify_new_chat(session, outbox, chat, opener, text)
         elif chats.archived_by(chat, opener.id):
             await chats.unarchive(session, chat, opener.id)
+    if opened.created:
+        await show_presence(res, opened.chat, online=True)
     return opened
 
 
@@ -116,7 +118,7 @@ async def announce_presence(res: Resources, user_id: str, online: bool, still: C
     and a later announcement says so (realtime/presence.py). What it gives is the event's version, by
     which sockets drop an older announcement that reaches them after a newer one. It is stamped before
     the chats are read: a block committed after the stamp is announced with a newer version
-    (`hide_presence`), and one committed before it is seen by the read, which then leaves the blocker out.
+    (`show_presence`), and one committed before it is seen by the read, which then leaves the blocker out.
     """
     version = await still()
     if version is None:
@@ -128,18 +130,20 @@ async def announce_presence(res: Resources, user_id: str, online: bool, still: C
     await publish(res.fanout, outbox)
 
 
-async def hide_presence(res: Resources, chat: Chat) -> None:
-    """After a block that left the two sharing no other chat: each side online goes offline for the other.
+async def show_presence(res: Resources, chat: Chat, *, online: bool) -> None:
+    """After the pair began or stopped sharing an unblocked chat: each side online is told to the other.
 
-    From then on neither hears of the other's presence (`chats.counterpart_ids`),
-    so without this the other side would show them online until it reconnects.
-    Its version is that of the lookup, so an `online` announced before it and published after is dropped
-    (without one, when Redis failed the lookup, it passes always).
+    `online`: a new chat made them counterparts, and until now neither heard of the other's presence
+    (`chats.counterpart_ids`), so each would show the other offline until it reconnected; sockets
+    drop the announcement when they already show that user online (another chat of the pair).
+    Otherwise a block left them sharing no other chat, and each side online goes offline for the
+    other. Its version is that of the lookup, so an announcement made before it and published after
+    is dropped (without one, when Redis failed the lookup, it passes always).
     """
     outbox = Outbox()
-    online, version = await res.presence.snapshot([chat.renter_id, chat.owner_id], announcing=True)
-    for user_id in online:
-        outbox.add([chats.counterpart_id(chat, user_id)], presence_event(user_id, False, version))
+    found, version = await res.presence.snapshot([chat.renter_id, chat.owner_id], announcing=True)
+    for user_id in found:
+        outbox.add([chats.counterpart_id(chat, user_id)], presence_event(user_id, online, version))
     await publish(res.fanout, outbox)
 
 

@@ -27,9 +27,11 @@ from tests.live import (
     call,
     chat_between,
     closed_with,
+    make_property,
     message_at,
     next_frame,
     open_socket,
+    register,
     send_frame,
     server_env,
     started_in_thread,
@@ -124,6 +126,38 @@ async def test_presence_follows_the_first_and_last_socket_on_any_process(
         offline = await next_frame(owner_ws, "presence")
         assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}
         assert hello["online"] == [owner["user_id"]]
+
+
+async def frames_until_message(ws: ClientConnection, text: str) -> list[dict[str, Any]]:
+    """Every frame up to and including the message `text`."""
+    frames = [json.loads(await asyncio.wait_for(ws.recv(), 10))]
+    while not (frames[-1]["type"] == "message" and frames[-1]["message"]["message"] == text):
+        frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+    return frames
+
+
+async def test_a_new_chat_tells_each_side_online_that_the_other_is(
+    pair_of_servers: tuple[Server, Server, str],
+) -> None:
+    """Both online on different processes, sharing no chat: opening one makes them counterparts."""
+    first, second, _ = pair_of_servers
+    owner, renter = await register(first, "owner"), await register(first)
+    properties = [await make_property(first, owner) for _ in range(2)]
+    async with renter_and_owner(first, second, renter, owner) as (renter_ws, owner_ws):
+        opened = []
+        for property_id in properties:  # the second chat of the pair announces nothing new
+            body = {"property_id": property_id, "initial_message": "Hi"}
+            r = await call(first, "POST", "/api/chats/initiate", renter["token"], json=body)
+            opened.append(r.json()["chat_id"])
+        # Sent after both openings by the same process: each socket's frames before it are all they heard.
+        await call(first, "POST", f"/api/chats/{opened[1]}/messages", renter["token"], json={"message": "last"})
+        for ws, other in ((owner_ws, renter), (renter_ws, owner)):
+            frames = await frames_until_message(ws, "last")
+            presence = [f for f in frames if f["type"] == "presence"]
+            assert presence == [{"type": "presence", "user_id": other["user_id"], "online": True}], frames
+        await renter_ws.close()
+        offline = await next_frame(owner_ws, "presence")
+        assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}
 
 
 async def test_a_crashed_process_does_not_leave_its_users_online(

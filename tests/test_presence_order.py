@@ -91,6 +91,6 @@ async def test_an_announcement_without_a_version_always_passes(server: Server, d
     async with await open_socket(server, owner["token"]) as ws:
         await next_frame(ws, "hello")
         await announce(owner["user_id"], renter["user_id"], True, ((await redis_now()) + 5_000_000, 0))
-        # A block's "offline" when Redis failed its lookup carries none (realtime/actions.py, hide_presence).
+        # A block's "offline" when Redis failed its lookup carries none (realtime/actions.py, show_presence).
         await announce(owner["user_id"], renter["user_id"], False, None)
         assert [(await next_frame(ws, "presence"))["online"] for _ in range(2)] == [True, False]
