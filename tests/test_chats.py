@@ -197,6 +197,9 @@ async def test_history_pages_both_ways(
     assert [m["seq"] for m in older["messages"]] == [3, 4, 5, 6] and older["has_more"] is True
     newer = (await client.get(url, params={"limit": 4, "after_seq": 8}, headers=headers)).json()
     assert [m["seq"] for m in newer["messages"]] == [9, 10] and newer["has_more"] is False
+    past = (await client.get(url, params={"limit": 4, "before_seq": 2**40}, headers=headers)).json()
+    assert [m["seq"] for m in past["messages"]] == [7, 8, 9, 10]  # a seq past the end counts as the end
+    assert (await client.get(url, params={"after_seq": 2**40}, headers=headers)).json()["messages"] == []
     for params in ({"before_seq": 3, "after_seq": 1}, {"limit": 101}, {"limit": 0}, {"after_seq": -1}):
         assert (await client.get(url, params=params, headers=headers)).status_code == 422, params
 
@@ -208,7 +211,7 @@ async def test_a_read_mark_must_be_a_json_integer(
     chat_id = await open_chat(client, renter, property_id)
     await send(client, renter, chat_id, message="second")
     url, headers = f"/api/chats/{chat_id}/read", bearer(owner["token"])
-    for seq in (True, "2", 2.0, -1, 2**31):
+    for seq in (True, "2", 2.0, -1, 2**53):
         refused = await client.post(url, json={"up_to_seq": seq}, headers=headers)
         assert refused.status_code == 422, seq
     unread = await client.get("/api/chats/unread-count", headers=headers)
@@ -226,11 +229,13 @@ async def test_reading_moves_unread_counts(
     assert read.json() == {"chat_id": chat_id, "up_to_seq": 2, "unread_count": 2}
     backwards = await client.post(f"/api/chats/{chat_id}/read", json={"up_to_seq": 1}, headers=bearer(owner["token"]))
     assert backwards.json()["up_to_seq"] == 2  # read state never moves back
-    detail = (await client.get(f"/api/chats/{chat_id}", headers=bearer(owner["token"]))).json()
+    owner_headers = bearer(owner["token"])
+    detail = (await client.get(f"/api/chats/{chat_id}", headers=owner_headers)).json()
     assert detail["unread_count"] == 0 and [m["seq"] for m in detail["messages"]] == [1, 2, 3, 4]
     assert detail["has_more_messages"] is False and all(m["is_read"] for m in detail["messages"])
-    beyond = await client.post(f"/api/chats/{chat_id}/read", json={"up_to_seq": 999}, headers=bearer(owner["token"]))
-    assert beyond.json()["up_to_seq"] == 4
+    for past in (999, 2**53 - 1):
+        beyond = await client.post(f"/api/chats/{chat_id}/read", json={"up_to_seq": past}, headers=owner_headers)
+        assert beyond.json()["up_to_seq"] == 4
     reply = await send(client, owner, chat_id, message="Yes, come on Sunday")
     assert reply.json()["is_read"] is False
     assert (await client.get("/api/chats/unread-count", headers=bearer(renter["token"]))).json()["unread_count"] == 1

@@ -279,12 +279,23 @@ async def test_sync_sends_nothing_again_of_a_chat_that_began_after_hello(server:
 async def test_a_sync_past_the_chats_end_hides_no_later_message(server: Server, database_url: str) -> None:
     """A client's stale local state (say, from another deployment) claims seqs the chat has not reached."""
     owner, renter, chat_id = await chat_between(server, database_url)
+    other = await register(server)
+    body = {"property_id": await make_property(server, owner), "initial_message": "Hi"}
+    other_chat = (await call(server, "POST", "/api/chats/initiate", other["token"], json=body)).json()["chat_id"]
     async with await open_socket(server, owner["token"]) as ws:
         await next_frame(ws, "hello")
         assert await synced_seqs(ws, {chat_id: 5}) == []
         await post_messages(server, renter, chat_id, range(2, 5))
         assert [(await next_frame(ws, "message"))["message"]["seq"] for _ in range(3)] == [2, 3, 4]
         assert await synced_seqs(ws, {chat_id: 1}) == []  # all of them came live
+        # Past what a seq column holds, up to what a browser's numbers hold exactly: still the chat's end,
+        # and the sync's other chats are served.
+        assert await synced_seqs(ws, {chat_id: 2**53 - 1, other_chat: 0}) == [1]
+        await post_messages(server, renter, chat_id, range(5, 6))
+        assert (await next_frame(ws, "message"))["message"]["seq"] == 5
+        await ws.send(json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": 2**53 - 1}))
+        while (await next_frame(ws, "badge"))["unread_messages"] != 1:  # the other chat's first message alone
+            pass
 
 
 async def test_a_frame_over_64_kb_closes_with_1008(server: Server) -> None:

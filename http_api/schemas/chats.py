@@ -15,7 +15,10 @@ from persistence.models import Chat, Message
 from persistence.sends import ChatState, Row
 
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Seq = Annotated[int, Field(ge=0, le=2**31 - 1)]
+# The seq columns are INT. A client's seq past any chat's end (up to what a browser's numbers hold
+# exactly) counts as the end, as a seq past this chat's end does: stale local state is no bad frame.
+MAX_SEQ = 2**31 - 1
+Seq = Annotated[int, Field(ge=0, le=2**53 - 1), AfterValidator(lambda seq: min(seq, MAX_SEQ))]
 # A seq in a JSON body or frame is a JSON integer: `true`, `5.0` or `"5"` is refused, not read as 1 or 5.
 # (Seq itself stays lax for query strings, which carry every number as text.)
 JsonSeq = Annotated[Seq, Strict()]
