@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from http_api.schemas.chats import Attachment, ClientId, JsonSeq, MessageText
 from http_api.schemas.common import Input, Url
 
 ChatId = Annotated[str, Field(min_length=1, max_length=36)]
+_client_id = TypeAdapter(ClientId)
 
 
 class AuthFrame(Input):
@@ -24,7 +33,26 @@ class SendFrame(Input):
     # Kept as typed, as by REST; its length is checked apart: over 4,000 characters is `too_long`, not `bad_frame`.
     message: Annotated[str, StringConstraints(strip_whitespace=False)]
     attachments: list[Attachment | Url] = Field(default_factory=list, max_length=10)
-    client_id: ClientId
+    # Echoed in the ack and in errors exactly as sent, since the client matches its answers by it; stored
+    # as REST stores one, trimmed (`stored_client_id`), so " a " retries "a".
+    client_id: Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=64)]
+    _stored_client_id: str = PrivateAttr()
+
+    @field_validator("client_id")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("client_id must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def trimmed(self) -> SendFrame:
+        self._stored_client_id = _client_id.validate_python(self.client_id)
+        return self
+
+    @property
+    def stored_client_id(self) -> str:
+        return self._stored_client_id
 
 
 class ReadFrame(Input):

@@ -285,7 +285,9 @@ class Connection:
     async def send_message(self, frame: SendFrame) -> None:
         attachments = [a if isinstance(a, str) else a.model_dump(exclude_none=True) for a in frame.attachments]
         sent = await self.guarded(
-            actions.send_message(self.res, self.user_id, frame.chat_id, frame.message, attachments, frame.client_id),
+            actions.send_message(
+                self.res, self.user_id, frame.chat_id, frame.message, attachments, frame.stored_client_id
+            ),
             frame.client_id,
         )
         self.reply({"type": "ack", "client_id": frame.client_id, "message": sent.data})

@@ -132,6 +132,8 @@ async def test_refused_frames_get_error_frames_and_store_nothing(server: Server,
             (send_frame(chat_id, "x" * 4001, "c-long"), "too_long", "c-long"),
             (send_frame(chat_id, "x" * 4000 + "  ", "c-padded"), "too_long", "c-padded"),  # spaces count, as by REST
             (send_frame(chat_id, "   ", "c-blank"), "bad_frame", "c-blank"),
+            (send_frame(chat_id, "x" * 4001, " c-long "), "too_long", " c-long "),  # echoed as sent
+            (send_frame(chat_id, "hi", "   "), "bad_frame", "   "),
             (send_frame(chat_id, "\u200b\u200b", "c-invisible"), "bad_frame", "c-invisible"),
             (send_frame("no-such-chat", "hi", "c-404"), "forbidden", "c-404"),
             # MariaDB's collation matches ids whatever their case: a variant is no id of ours.
@@ -164,7 +166,11 @@ async def test_a_client_id_retry_is_acked_with_the_first_copy(server: Server, da
         await next_frame(ws, "hello")
         await ws.send(send_frame(chat_id, "once", "retry-1"))
         again = await next_frame(ws, "ack")
-    assert again["message"]["message_id"] == first["message"]["message_id"]
+        # Stored trimmed, as by REST, so this is a retry too; the ack echoes the client_id as this frame had it.
+        await ws.send(send_frame(chat_id, "once", " retry-1 "))
+        padded = await next_frame(ws, "ack")
+    assert again["message"]["message_id"] == first["message"]["message_id"] == padded["message"]["message_id"]
+    assert padded["client_id"] == " retry-1 " and padded["message"]["client_id"] == "retry-1"
     history = (await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])).json()["messages"]
     assert [m["seq"] for m in history] == [1, 2]
 
