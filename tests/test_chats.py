@@ -168,6 +168,7 @@ async def test_message_validation(client: httpx.AsyncClient, pair: tuple[dict[st
         {"message": 42},
         {"message": "ok", "attachments": "file.png"},
         {"message": "ok", "attachments": [{"url": "javascript:alert(1)"}]},
+        {"message": "ok", "attachments": ["/uploads/a\x00.png"]},
         {"message": "ok", "seq": 99},
         {"message": "ok", "attachments": [{"url": "/uploads/a.png", "size": True}]},
         {"message": "ok", "attachments": [{"url": "/uploads/a.png", "size": 2**53}]},

@@ -69,7 +69,10 @@ def normalize_phone(value: str) -> str:
 
 Phone = Annotated[str, AfterValidator(normalize_phone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://|/)\S*$")]
+# No white space and no control characters (a NUL, say), which no link needs and a page could mishandle.
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://|/)[^\s\x00-\x1f\x7f]*$")
+]
 
 
 class PageQuery(QueryInput):
