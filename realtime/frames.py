@@ -5,15 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    Field,
-    PrivateAttr,
-    StringConstraints,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
 from http_api.schemas.chats import Attachment, ClientId, JsonSeq, MessageText
 from http_api.schemas.common import Input, Url
@@ -36,7 +28,6 @@ class SendFrame(Input):
     # Echoed in the ack and in errors exactly as sent, since the client matches its answers by it; stored
     # as REST stores one, trimmed (`stored_client_id`), so " a " retries "a".
     client_id: Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=64)]
-    _stored_client_id: str = PrivateAttr()
 
     @field_validator("client_id")
     @classmethod
@@ -45,14 +36,10 @@ class SendFrame(Input):
             raise ValueError("client_id must not be blank")
         return value
 
-    @model_validator(mode="after")
-    def trimmed(self) -> SendFrame:
-        self._stored_client_id = _client_id.validate_python(self.client_id)
-        return self
-
     @property
     def stored_client_id(self) -> str:
-        return self._stored_client_id
+        """Trimmed by REST's own rule (never blank here: `not_blank` trims at least as much)."""
+        return _client_id.validate_python(self.client_id)
 
 
 class ReadFrame(Input):
