@@ -18,6 +18,11 @@ by a query that starts after it, never by one already running.
 A socket's writer does not wait for its recount (`ask`): the totals come
 back through a callback, so the frames queued behind a badge (an ack, the
 next message) are not held up by a database round trip.
+
+The held connection is not pinged before each query, so after a database
+restart or failover the first query finds it dropped. A recount is a read,
+safe to run twice: it is run again once on a fresh connection, as the send
+batcher stores again, instead of failing every socket of the batch with 1013.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import chats
@@ -87,9 +93,7 @@ class BadgeCounter:
             users = list(self._waiting)[:MAX_USERS]
             batch = {user_id: self._waiting.pop(user_id) for user_id in users}
             try:
-                async with self._connection.lean(transaction=False) as db:
-                    counts = await chats.badge_counts_many(db, users)
-                self.queries += 1
+                counts = await self._count(users)
             except asyncio.CancelledError:  # stopped mid-query: its callers hear so, as the waiting ones do
                 _fail(batch, ConnectionError("the server is shutting down"))
                 raise
@@ -100,6 +104,22 @@ class BadgeCounter:
             for user_id, answers in batch.items():
                 for answer in answers:
                     answer(counts[user_id])
+
+    async def _count(self, users: list[str]) -> dict[str, Counts]:
+        """The users' totals; a held connection found dropped is replaced and the query run again, once."""
+        try:
+            return await self._query(users)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.info("counting badges: the database dropped the held connection; counting on a fresh one")
+            return await self._query(users)
+
+    async def _query(self, users: list[str]) -> dict[str, Counts]:
+        async with self._connection.lean(transaction=False) as db:
+            counts = await chats.badge_counts_many(db, users)
+        self.queries += 1
+        return counts
 
 
 def _fail(batch: dict[str, list[Answer]], exc: Exception) -> None:

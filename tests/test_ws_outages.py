@@ -152,6 +152,20 @@ async def test_a_socket_whose_badge_recount_fails_is_closed_with_1013(server: Se
     assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TRY_AGAIN, closed.value
 
 
+async def test_a_badge_recount_right_after_a_database_restart_is_answered(
+    server: Server, database_proxy: TcpProxy
+) -> None:
+    """The badge counter's held connection is dropped by the restart; the recount runs on a fresh one."""
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    await owner_ws.send(send_frame(chat_id, "Yes, it is"))
+    assert (await next_frame(renter_ws, "badge"))["unread_messages"] == 1  # the counter now holds its connection
+    database_proxy.cut()  # every connection dropped, the database back at once
+
+    await owner_ws.send(send_frame(chat_id, "Still interested?"))
+    assert (await next_frame(renter_ws, "message"))["message"]["seq"] == 3
+    assert (await next_frame(renter_ws, "badge"))["unread_messages"] == 2
+
+
 async def test_a_send_whose_commit_reply_is_lost_is_stored_once_acked_and_still_delivered(
     server: Server, database_proxy: TcpProxy
 ) -> None:
