@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from persistence.geo import register_sqlite_functions
@@ -35,6 +36,14 @@ SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 # connections that die sooner (a restarted server, a proxy's idle timeout);
 # asyncmy >= 0.2.15 raises OperationalError for them, not RuntimeError (#158).
 MYSQL_POOL_RECYCLE_SECONDS = 1800
+# How long any one answer of MariaDB may take before its connection is taken for dead. A connection that
+# goes silent without a reset (a NAT or firewall that forgot it, a failover, a hung server) otherwise
+# holds its caller until the kernel gives up, about 15 minutes: for the send batcher, every send of the
+# process. Ten seconds is far above any statement of ours; a lock wait that long fails its request, as
+# a timeout would anyway. `?read_timeout=N` in DATABASE_URL sets another.
+MYSQL_READ_TIMEOUT_SECONDS = 10
+# For the TCP connection alone (the driver's default is 10); `?connect_timeout=N` sets another.
+MYSQL_CONNECT_TIMEOUT_SECONDS = 5
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "homer_read_only"
 # What earlier versions created for word search on SQLite, before `property_words`.
@@ -49,6 +58,10 @@ def make_engine(url: str) -> AsyncEngine:
     if backend == "sqlite":
         return _sqlite_engine(url)
     if backend == "mysql":
+        timeouts = {"read_timeout": MYSQL_READ_TIMEOUT_SECONDS, "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS}
+        given = make_url(url).query
+        # Only what the URL leaves out: connect_args would override it.
+        connect_args = {"charset": "utf8mb4"} | {name: value for name, value in timeouts.items() if name not in given}
         return create_async_engine(
             url,
             pool_size=10,
@@ -56,7 +69,7 @@ def make_engine(url: str) -> AsyncEngine:
             pool_timeout=15,
             pool_recycle=MYSQL_POOL_RECYCLE_SECONDS,
             pool_pre_ping=True,
-            connect_args={"charset": "utf8mb4"},
+            connect_args=connect_args,
         )
     raise ValueError(f"unsupported DATABASE_URL backend {backend!r}; use sqlite+aiosqlite or mysql+asyncmy")
 
@@ -128,6 +141,10 @@ class HeldConnection:
     `lean` runs `Driver` statements on one driver cursor kept as long as the
     connection: a cursor opened and closed for each store cost about as much
     of the client's CPU as the store's CALL itself.
+
+    A connection that cannot be had raises `Unreachable`; one found dropped
+    raises the statement's error with `connection_invalidated` set
+    (`connection_lost` tells both).
     """
 
     def __init__(self, engine: AsyncEngine, idle_seconds: float = 30.0) -> None:
@@ -164,23 +181,47 @@ class HeldConnection:
         if self._connection is not None and now - self._used > self._idle_seconds:
             await self.close()
         if self._connection is None:
-            self._connection = await self._engine.connect()
+            try:
+                self._connection = await self._engine.connect()
+            except DBAPIError as exc:
+                raise Unreachable(exc.statement, exc.params, exc.orig or exc) from exc
         try:
             yield self._connection
-        except BaseException:
+        except Exception:
             await self.close()
+            raise
+        except BaseException:  # cancelled mid-statement: the connection's state is unknown
+            await self.close(discard=True)
             raise
         finally:
             self._used = time.monotonic()
 
-    async def close(self) -> None:
+    async def close(self, *, discard: bool = False) -> None:
+        """Give the connection back to the pool, or with `discard` close it with no round trip.
+
+        Giving back costs a ROLLBACK, which a connection that went silent answers only after its read
+        timeout: when stopping, or after a cancellation, the connection is discarded instead.
+        """
         kept, self._driver = self._driver, None
-        if kept is not None:
-            await kept.close()
         connection, self._connection = self._connection, None
+        if connection is not None and discard:
+            with contextlib.suppress(Exception):  # already invalidated, or already closed
+                await connection.invalidate()
+        if kept is not None:  # after invalidating: the cursor's close reads what is left of its results
+            await kept.close()
         if connection is not None:
             with contextlib.suppress(Exception):  # a broken connection is discarded by the pool
                 await connection.close()
+
+
+class Unreachable(OperationalError):
+    """No connection to the database could be had (refused, timed out, login refused): the driver's error."""
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or dropped the connection, rather than refused a
+    statement: the work may be tried again on a fresh connection, and while that fails so will the rest."""
+    return isinstance(exc, Unreachable) or bool(getattr(exc, "connection_invalidated", False))
 
 
 async def create_schema(engine: AsyncEngine) -> None:

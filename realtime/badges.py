@@ -68,7 +68,7 @@ class BadgeCounter:
             self._task.cancel()
             await asyncio.wait([self._task])
             self._task = None
-            await self._connection.close()
+            await self._connection.close(discard=True)
         waiting, self._waiting = self._waiting, {}
         _fail(waiting, ConnectionError("the server is shutting down"))
 

@@ -21,8 +21,11 @@ held connection (`HeldConnection`); a batch that finds it dropped by the
 server, even a batch of one, is stored again on a fresh one, each send
 looking for a copy of itself first (by client_id or by its message id,
 chosen once): the commit may have happened with only its answer lost. A
-send's caller hears back, and its events are published, only after its
-transaction committed.
+connection that goes silent is found dropped after the engine's read
+timeout (persistence/engine.py); when the fresh one fails too, the batch's
+remaining sends fail at once (`unavailable` on a socket), and their clients
+retry with the same client_id. A send's caller hears back, and its events
+are published, only after its transaction committed.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from http_api.schemas.chats import MessageOut
 from persistence import messages
-from persistence.engine import HeldConnection
+from persistence.engine import HeldConnection, Unreachable, connection_lost
 from persistence.models import Chat
 from persistence.sends import ChatState, Draft, Outcome, store_batch, store_one
 from persistence.types import utcnow
@@ -90,7 +93,7 @@ class Sender:
         self._task.cancel()
         await asyncio.wait([self._task])
         self._task = None
-        await self._connection.close()
+        await self._connection.close(discard=True)  # a stopping process gives nothing back to the pool
         for _, future in self._waiting:
             if not future.done():
                 future.set_exception(ConnectionError("the server is shutting down"))
@@ -131,23 +134,32 @@ class Sender:
             # A lone send is tried again only on a fresh connection: the held one was found dropped.
             # Then the commit may have happened with only its answer lost, so each send looks for its copy.
             dropped = getattr(exc, "connection_invalidated", False)
-            if len(batch) > 1 or dropped:
+            if (len(batch) > 1 or dropped) and not isinstance(exc, Unreachable):
                 log.warning("a batch of %d sends failed (%s); storing them one by one", len(batch), type(exc).__name__)
-                for item in batch:
-                    await self._store_alone(item, look_up_first=dropped)
+                await self._store_each(batch, look_up_first=dropped)
                 return
-            batch[0][1].set_exception(exc)
+            for _, future in batch:  # one send, or no connection to be had: nothing to try apart
+                future.set_exception(exc)
             return
         await self._settle(batch, outcomes)
 
-    async def _store_alone(self, item: tuple[Draft, asyncio.Future[Sent]], *, look_up_first: bool) -> None:
-        draft, future = item
-        try:
-            outcomes = await self._commit_finding_copies([draft], look_up_first=look_up_first)
-        except Exception as exc:  # this send's own failure; the batch's other sends go on
-            future.set_exception(exc)
-            return
-        await self._settle([item], outcomes)
+    async def _store_each(self, batch: list[tuple[Draft, asyncio.Future[Sent]]], *, look_up_first: bool) -> None:
+        """Store the sends one by one, so that one bad send fails alone.
+
+        Once one fails for want of a connection the database is not answering, and the rest fail with it
+        at once: each would otherwise wait out its own timeout, a batch of hundreds for hours.
+        """
+        for n, (draft, future) in enumerate(batch):
+            try:
+                outcomes = await self._commit_finding_copies([draft], look_up_first=look_up_first)
+            except Exception as exc:  # this send's own failure; the batch's other sends go on
+                future.set_exception(exc)
+                if connection_lost(exc):
+                    for _, rest in batch[n + 1 :]:
+                        rest.set_exception(exc)
+                    return
+                continue
+            await self._settle([(draft, future)], outcomes)
 
     async def _commit_finding_copies(self, drafts: list[Draft], *, look_up_first: bool = False) -> list[Outcome]:
         """Store the drafts; a client_id stored before gets its first copy.

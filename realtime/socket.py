@@ -28,6 +28,7 @@ import client_json
 from auth.tokens import Claims
 from errors import ApiError, Unauthorized
 from persistence import chats, notifications
+from persistence.engine import connection_lost
 from persistence.types import utcnow
 from realtime import actions
 from realtime.credentials import check, claimed, origin_allowed
@@ -315,8 +316,11 @@ class Connection:
             code = "forbidden" if exc.status_code in (403, 404) else exc.code
             detail = exc.detail if isinstance(exc.detail, str) else "Invalid frame"
             raise FrameError(code, detail, client_id) from None
-        except (SQLAlchemyError, OSError):
-            log.exception("storing a frame's effect failed")
+        except (SQLAlchemyError, OSError) as exc:
+            if connection_lost(exc):  # the database is away: one line each, which the outage explains
+                log.warning("storing a frame's effect failed: the database is unreachable (%s)", type(exc).__name__)
+            else:
+                log.exception("storing a frame's effect failed")
             raise FrameError("unavailable", "Could not store that; try again", client_id) from None
 
     def reply(self, frame: dict[str, Any]) -> None:

@@ -324,6 +324,15 @@ async def chat_between(server: Server, database_url: str) -> tuple[dict[str, Any
     return owner, renter, r.json()["chat_id"]
 
 
+async def chat_with_sockets(server: Server, database_url: str) -> tuple[str, ClientConnection, ClientConnection]:
+    """A chat, and a socket of its renter and of its owner, both past their hello."""
+    owner, renter, chat_id = await chat_between(server, database_url)
+    renter_ws, owner_ws = await open_socket(server, renter["token"]), await open_socket(server, owner["token"])
+    for ws in (renter_ws, owner_ws):
+        await next_frame(ws, "hello")
+    return chat_id, renter_ws, owner_ws
+
+
 async def closed_with(ws: ClientConnection, timeout: float = 10) -> int | None:
     try:
         while True:

@@ -21,7 +21,8 @@ class TcpProxy:
     `hold_reply` stops one connection's replies at a request of the test's
     choosing, to act at a known point between an app's statements;
     `hold_replies_of` stops those of connections already open, as if they had
-    died without a reset.
+    died without a reset; `freeze` stops every reply, of later connections
+    too, as a hung server would.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
@@ -33,6 +34,7 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._forwarding: set[asyncio.Task[None]] = set()
         self._hold: Hold | None = None
+        self._frozen: Hold | None = None
         self._open: set[_Forwarded] = set()
 
     def hold_reply(self, fragment: bytes) -> Hold:
@@ -50,6 +52,11 @@ class TcpProxy:
             if fragment in forwarded.sent:
                 hold.take(forwarded.flowing)
         return hold
+
+    def freeze(self) -> Hold:
+        """Hold back every reply, of the open connections and of those opened later, until `release()`."""
+        self._frozen = self.hold_replies_of(b"")
+        return self._frozen
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
@@ -80,6 +87,8 @@ class TcpProxy:
         self._writers.add(client_writer)
         forwarded = _Forwarded()
         self._open.add(forwarded)
+        if self._frozen is not None and not self._frozen.released:
+            self._frozen.take(forwarded.flowing)
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(self.target_host, self.target_port)
             writers.append(upstream_writer)
@@ -125,6 +134,7 @@ class Hold:
 
     fragment: bytes
     seen: asyncio.Event = field(default_factory=asyncio.Event)
+    released: bool = False
     _held: list[asyncio.Event] = field(default_factory=list)
 
     def take(self, flowing: asyncio.Event) -> None:
@@ -133,6 +143,7 @@ class Hold:
         self.seen.set()
 
     def release(self) -> None:
+        self.released = True
         for flowing in self._held:
             flowing.set()
 

@@ -12,7 +12,6 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
-from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from persistence.engine import short_lived_engine
@@ -24,6 +23,7 @@ from tests.live import (
     Server,
     call,
     chat_between,
+    chat_with_sockets,
     frames_until,
     next_frame,
     open_socket,
@@ -38,15 +38,6 @@ pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
 @pytest.fixture
 def server(proxied_server: Server) -> Server:
     return proxied_server
-
-
-async def chat_with_sockets(server: Server, database_proxy: TcpProxy) -> tuple[str, ClientConnection, ClientConnection]:
-    """A chat, and a socket of its renter and of its owner, both past their hello."""
-    owner, renter, chat_id = await chat_between(server, through(database_proxy))
-    renter_ws, owner_ws = await open_socket(server, renter["token"]), await open_socket(server, owner["token"])
-    for ws in (renter_ws, owner_ws):
-        await next_frame(ws, "hello")
-    return chat_id, renter_ws, owner_ws
 
 
 async def until_stored(chat_id: str, count: int) -> None:
@@ -95,7 +86,7 @@ async def test_a_socket_whose_reads_fail_while_the_database_is_down_is_closed_wi
 async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_and_its_retry_takes_the_next_seq(
     server: Server, database_proxy: TcpProxy
 ) -> None:
-    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, through(database_proxy))
     await database_proxy.stop()
 
     client_id = str(uuid.uuid4())
@@ -113,7 +104,7 @@ async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_
 async def test_sends_refused_because_the_database_is_down_do_not_count_as_a_flood(
     server: Server, database_proxy: TcpProxy
 ) -> None:
-    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, through(database_proxy))
     await database_proxy.stop()
     for n in range(FLOOD_REFUSALS + 5):  # within the send rate: the server failed them, not the client
         await renter_ws.send(send_frame(chat_id, f"try {n}"))
@@ -127,7 +118,7 @@ async def test_sends_refused_because_the_database_is_down_do_not_count_as_a_floo
 async def test_a_slow_badge_recount_does_not_hold_up_the_frames_behind_it(
     server: Server, database_proxy: TcpProxy
 ) -> None:
-    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, through(database_proxy))
     database_proxy.reply_delay = 1.0  # every query now takes a second: the recount below too
 
     await owner_ws.send(send_frame(chat_id, "Yes, it is"))
@@ -140,7 +131,7 @@ async def test_a_slow_badge_recount_does_not_hold_up_the_frames_behind_it(
 
 
 async def test_a_socket_whose_badge_recount_fails_is_closed_with_1013(server: Server, database_proxy: TcpProxy) -> None:
-    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, through(database_proxy))
     database_proxy.reply_delay = 1.0
 
     await owner_ws.send(send_frame(chat_id, "Yes, it is"))
@@ -156,7 +147,7 @@ async def test_a_badge_recount_right_after_a_database_restart_is_answered(
     server: Server, database_proxy: TcpProxy
 ) -> None:
     """The badge counter's held connection is dropped by the restart; the recount runs on a fresh one."""
-    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, through(database_proxy))
     await owner_ws.send(send_frame(chat_id, "Yes, it is"))
     assert (await next_frame(renter_ws, "badge"))["unread_messages"] == 1  # the counter now holds its connection
     database_proxy.cut()  # every connection dropped, the database back at once
@@ -170,7 +161,7 @@ async def test_a_send_whose_commit_reply_is_lost_is_stored_once_acked_and_still_
     server: Server, database_proxy: TcpProxy
 ) -> None:
     """The connection drops after the database committed a send but before its answer arrived."""
-    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, database_proxy)
+    chat_id, renter_ws, owner_ws = await chat_with_sockets(server, through(database_proxy))
     await renter_ws.send(send_frame(chat_id, "Hello", "first"))  # the batcher now holds its connection
     assert (await next_frame(renter_ws, "ack"))["message"]["seq"] == 2
     assert (await next_frame(owner_ws, "message"))["message"]["seq"] == 2
