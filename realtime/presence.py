@@ -40,6 +40,14 @@ online for a TTL. A process taken for dead (its heartbeats failed for a TTL
 while others reached Redis) is reaped and its users announced offline; its
 next heartbeat finds its entries gone, writes them back and announces those
 users online again.
+
+Announcing is a hint, but a missed one shows a user online (or offline) to
+their counterparts until they reconnect. So a change that could not be
+written (Redis unreachable) or announced (the database down) leaves its
+user "unsure", and each heartbeat writes the unsure users' leaves again and
+announces them anew, from where things then stand. An announcement has
+`ANNOUNCE_SECONDS`, after which it counts as failed: a closing socket, and
+so a shutdown, never waits longer on a hung database.
 """
 
 from __future__ import annotations
@@ -78,6 +86,8 @@ MAX_BATCH = 500
 MAX_REDIS_CONNECTIONS = 16
 CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
+# An announcement's check, read of whom to tell and publish; past this it is retried at the next heartbeat.
+ANNOUNCE_SECONDS = 5.0
 
 # Whether the announcement still holds, and if so its version.
 Check = Callable[[], Awaitable[Version | None]]
@@ -120,11 +130,18 @@ class Presence:
         self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
         self._given = 0  # without Redis: the versions this process gave out
         self._checks = Checks(redis) if redis is not None else None  # announcements', with Redis
+        self._unsure: set[str] = set()  # users whose last change here was not written or not announced
+
+    @property
+    def unsure(self) -> frozenset[str]:
+        return frozenset(self._unsure)
 
     async def start(self) -> None:
+        # Without Redis the heartbeat only announces again what failed.
+        heartbeats = self._every(HEARTBEAT_EVERY, self.heartbeat, wait_first=self.redis is None)
+        self._tasks = [asyncio.create_task(heartbeats)]
         if self.redis is not None:
-            self._tasks = [
-                asyncio.create_task(self._every(HEARTBEAT_EVERY, self.heartbeat)),
+            self._tasks += [
                 asyncio.create_task(self._every(REAP_EVERY, self.reap, wait_first=True)),
                 asyncio.create_task(self._write_changes()),
             ]
@@ -163,18 +180,23 @@ class Presence:
             await self._announce(user_id, False)
 
     async def _announce(self, user_id: str, online: bool) -> None:
-        """Announcing is a hint to counterparts (it reads the database); failing it must not fail the socket."""
+        """Announcing is a hint to counterparts (it reads the database); failing it must not fail the socket.
+
+        A failed one leaves the user unsure, for the next heartbeat to announce again.
+        """
         try:
             await self._in_turn(user_id, online)
         except Exception as exc:
-            log.warning("presence: announcing %s %s failed: %s", user_id, "online" if online else "offline", exc)
+            self._unsure.add(user_id)
+            state = "online" if online else "offline"
+            log.warning("presence: announcing %s %s failed, to retry: %s", user_id, state, describe(exc))
 
     async def _in_turn(self, user_id: str, online: bool) -> None:
         """Announce once the user's earlier announcements here are done (the module docstring says why)."""
         lock = self._turns.setdefault(user_id, asyncio.Lock())
         self._queued[user_id] += 1
         try:
-            async with lock:
+            async with lock, asyncio.timeout(ANNOUNCE_SECONDS):
                 await self.announce(user_id, online, partial(self._holds, user_id, online))
         finally:
             self._queued[user_id] -= 1
@@ -270,6 +292,7 @@ class Presence:
         except Exception as exc:
             reason = describe(exc)
             log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %s", len(batch), reason)
+            self._unsure.update(user_id for _, user_id, _ in batch)
             self._settle(batch, [False] * len(batch))
             return
         live = [int(replies[end - 1]) for end in ends]
@@ -282,19 +305,28 @@ class Presence:
                 future.set_result(outcome)
 
     async def heartbeat(self) -> None:
-        """Push this process's expiry forward, in turn with joins and leaves, and announce who came back."""
+        """Push this process's expiry forward, in turn with joins and leaves; announce who came back, and the
+        unsure users as they now stand (an announcement checks that it holds before it is published)."""
         if self._stopped.is_set() or not self._tasks:
             return
-        if self._beat is None:
-            self._beat = asyncio.get_running_loop().create_future()
-            self._wake.set()
-        for user_id in await asyncio.shield(self._beat):
-            await self._announce(user_id, True)
+        if self.redis is None:
+            users, self._unsure = list(self._unsure), set()
+        else:
+            if self._beat is None:
+                self._beat = asyncio.get_running_loop().create_future()
+                self._wake.set()
+            users = await asyncio.shield(self._beat)
+        # At once, each within its ANNOUNCE_SECONDS: the next heartbeat is not held up by a slow database.
+        await asyncio.gather(*(self._announce(user_id, self.local[user_id] > 0) for user_id in users))
 
     async def _refresh(self) -> list[str]:
-        """Write the heartbeat; returns the users whose entry here had been reaped and who were offline since."""
+        """Write the heartbeat, and again the leaves of unsure users; returns whom to announce.
+
+        Those are the users whose entry here had been reaped and who were offline since, and the unsure.
+        """
         assert self.redis is not None
         users = list(self.local)
+        unsure = set(self._unsure)
         joining = {user_id for joins, user_id, _ in self._changes if joins}  # not written yet: they announce
         now = time.time()
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -302,13 +334,18 @@ class Presence:
             for user_id in users:
                 self._hold(pipe, user_id, now)
                 pipe.zcount(user_key(user_id), now, "+inf")
+            for user_id in unsure - set(users):  # a leave that may not have been written
+                pipe.zrem(user_key(user_id), self.process_id)
+                pipe.srem(process_key(self.process_id), user_id)
             replies = await pipe.execute()
+        self._unsure -= unsure  # what failed meanwhile stays for the next heartbeat
         per_user = [replies[1 + 4 * i : 5 + 4 * i] for i in range(len(users))]
-        return [
+        came_back = [
             user_id
             for user_id, (added, _, _, live) in zip(users, per_user, strict=True)
             if added and int(live) == 1 and user_id not in joining
         ]
+        return [*came_back, *(unsure - set(came_back) - joining)]
 
     def _hold(self, pipe: Pipeline, user_id: str, now: float) -> None:
         """Queue the commands that record (or refresh) this process holding a socket of the user: three replies."""
@@ -334,7 +371,7 @@ class Presence:
                 pipe.zcount(user_key(user_id), time.time(), "+inf")
                 _, live = await pipe.execute()
             if int(live) == 0 and self.local[user_id] == 0:
-                await self._in_turn(user_id, False)
+                await self._announce(user_id, False)
         await self.redis.delete(process_key(process_id))
         await self.redis.zrem(PROCESSES_KEY, process_id)
 

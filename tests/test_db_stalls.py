@@ -10,6 +10,7 @@ operator would set theirs.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 import persistence.engine as engine_module
 from persistence.engine import short_lived_engine
+from realtime.presence import ANNOUNCE_SECONDS
 from tests.conftest import through
 from tests.live import (
     Server,
@@ -124,3 +126,25 @@ async def test_a_statement_on_a_silent_connection_fails_after_the_read_timeout_t
         silent.release()
     assert failed.value.connection_invalidated  # the pool replaces it; the send batcher stores again
     assert gives_up_after <= took < gives_up_after + 1, took
+
+
+async def test_a_process_stopped_while_the_database_hangs_exits_in_bounded_time(
+    tmp_path: Path, database_proxy: TcpProxy
+) -> None:
+    """Its closing sockets' presence announcements read the database: each gives up after ANNOUNCE_SECONDS."""
+    env = server_env(through(database_proxy), "memory://", tmp_path / "uploads")  # the default timeouts
+    server = await asyncio.to_thread(Server(env).start)
+    try:
+        _, renter_ws, owner_ws = await chat_with_sockets(server, through(database_proxy))
+        hung = database_proxy.freeze()
+        assert server.process is not None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        server.process.send_signal(signal.SIGTERM)
+        exit_code = await asyncio.to_thread(server.process.wait, 60)
+        took = loop.time() - started
+        hung.release()
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert exit_code == -signal.SIGTERM  # uvicorn ends by raising the signal it handled
+    assert took < ANNOUNCE_SECONDS + 3, took

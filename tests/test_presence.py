@@ -204,6 +204,58 @@ async def test_a_failed_announcement_neither_fails_the_socket_nor_leaves_the_use
         assert user not in tracker.local
 
 
+@pytest.mark.redis
+async def test_a_leave_while_redis_is_unreachable_is_written_and_announced_at_the_next_heartbeat(
+    redis_server: RedisServer, presence: tuple[Presence, list[tuple[str, bool]]]
+) -> None:
+    """Else the user's entry outlives them and counterparts' open tabs show them online until they reconnect."""
+    tracker, announced = presence
+    user = uuid.uuid4().hex
+    await tracker.connected(user)
+    redis_server.pause()
+    try:
+        await tracker.disconnected(user)  # its write times out
+    finally:
+        redis_server.resume()
+    assert announced == [(user, True)] and tracker.unsure == {user}
+
+    await tracker.heartbeat()
+    assert announced == [(user, True), (user, False)]
+    assert await tracker.online([user]) == set()
+    assert tracker.unsure == set()
+
+
+async def test_announcements_that_failed_are_made_at_the_next_heartbeat_as_things_then_stand() -> None:
+    database = {"up": False}
+    announced: list[tuple[str, bool]] = []
+
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        if not database["up"]:
+            raise ConnectionError("the database is down")
+        if await still():
+            announced.append((user_id, online))
+
+    tracker = Presence(None, announce)
+    await tracker.start()
+    try:
+        stays, leaves, returns = (uuid.uuid4().hex for _ in range(3))
+        for user in (stays, leaves, returns):
+            await tracker.connected(user)
+        await tracker.disconnected(leaves)
+        await tracker.disconnected(returns)
+        await tracker.connected(returns)
+        assert announced == [] and tracker.unsure == {stays, leaves, returns}
+
+        database["up"] = True
+        await tracker.heartbeat()
+        assert sorted(announced) == sorted([(stays, True), (leaves, False), (returns, True)])
+        assert tracker.unsure == set()
+        await tracker.heartbeat()
+        assert len(announced) == 3  # announced once
+    finally:
+        await tracker.stop()
+
+
 class SlowOffline:
     """Announces into a list; the read of an "offline" announcement lasts until the test ends it."""
 
