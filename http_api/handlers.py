@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from errors import ApiError, RateLimited
+from persistence.engine import connection_lost
 
 log = logging.getLogger("homer.errors")
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 async def api_error(request: Request, exc: Exception) -> Response:
@@ -41,9 +45,22 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
+async def database_error(request: Request, exc: Exception) -> Response:
+    """The database unreachable: 503, which clients retry after `Retry-After`.
+
+    One warning line, since the outage explains it; any other database error is a server error.
+    """
+    if not connection_lost(exc):
+        return await server_error(request, exc)
+    log.warning("%s %s: the database is unavailable (%s)", request.method, request.url.path, type(exc).__name__)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    return JSONResponse({"detail": "Service unavailable; try again shortly"}, status_code=503, headers=headers)
+
+
 exception_handlers = {
     ApiError: api_error,
     HTTPException: http_error,
     ClientDisconnect: client_gone,
+    DBAPIError: database_error,
     Exception: server_error,
 }

@@ -218,10 +218,17 @@ class Unreachable(OperationalError):
     """No connection to the database could be had (refused, timed out, login refused): the driver's error."""
 
 
+# MySQL client errors that mean no connection: cannot connect (2002, 2003), server gone (2006), lost (2013).
+NO_CONNECTION_CODES = frozenset({2002, 2003, 2006, 2013})
+
+
 def connection_lost(exc: BaseException) -> bool:
     """Whether `exc` says the database could not be reached or dropped the connection, rather than refused a
     statement: the work may be tried again on a fresh connection, and while that fails so will the rest."""
-    return isinstance(exc, Unreachable) or bool(getattr(exc, "connection_invalidated", False))
+    if isinstance(exc, Unreachable) or getattr(exc, "connection_invalidated", False):
+        return True
+    args: tuple[object, ...] = getattr(getattr(exc, "orig", None), "args", ())
+    return isinstance(exc, DBAPIError) and bool(args) and args[0] in NO_CONNECTION_CODES
 
 
 async def create_schema(engine: AsyncEngine) -> None:

@@ -101,6 +101,21 @@ async def test_a_send_while_the_database_is_down_is_refused_delivered_to_nobody_
     assert (delivered["message"]["seq"], delivered["message"]["message"]) == (2, "Is it still available?")
 
 
+async def test_a_rest_send_while_the_database_is_down_gets_a_503_and_its_retry_is_stored(
+    server: Server, database_proxy: TcpProxy
+) -> None:
+    owner, renter, chat_id = await chat_between(server, through(database_proxy))
+    body = {"message": "Is it still available?"}
+    await database_proxy.stop()
+    refused = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+    assert (refused.status_code, refused.headers.get("retry-after")) == (503, "5"), refused.text
+    assert refused.json() == {"detail": "Service unavailable; try again shortly"}
+
+    await database_proxy.start()
+    stored = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+    assert stored.status_code == 201 and stored.json()["seq"] == 2, stored.text
+
+
 async def test_sends_refused_because_the_database_is_down_do_not_count_as_a_flood(
     server: Server, database_proxy: TcpProxy
 ) -> None:
