@@ -45,9 +45,11 @@ Announcing is a hint, but a missed one shows a user online (or offline) to
 their counterparts until they reconnect. So a change that could not be
 written (Redis unreachable) or announced (the database down) leaves its
 user "unsure", and each heartbeat writes the unsure users' leaves again and
-announces them anew, from where things then stand. An announcement has
-`ANNOUNCE_SECONDS`, after which it counts as failed: a closing socket, and
-so a shutdown, never waits longer on a hung database.
+announces them anew, from where things then stand. A process that stops
+with users still unsure leaves them, expired, in its entry for another
+process's reaper. An announcement has `ANNOUNCE_SECONDS`, after which it
+counts as failed: a closing socket, and so a shutdown, never waits longer
+on a hung database.
 """
 
 from __future__ import annotations
@@ -148,6 +150,8 @@ class Presence:
 
     async def stop(self) -> None:
         """Stop heartbeating and leave cleanly; bounded, since a reap may be waiting on the database."""
+        if self._stopped.is_set():
+            return
         self._stopped.set()
         for task in self._tasks:
             task.cancel()
@@ -163,7 +167,29 @@ class Presence:
                 async with asyncio.timeout(STOP_SECONDS):
                     if had_users:
                         await self.reap_process(self.process_id)
-                    await self.redis.zrem(PROCESSES_KEY, self.process_id)
+                    await self._deregister()
+
+    async def _deregister(self) -> None:
+        """Leave Redis; users still unsure (their offline not announced) are left to another process's reaper.
+
+        Their leave was written, so no reaper would see them: they go back into this process's entry with
+        an expiry of now, which counts them offline at once and lets the next reap (within REAP_EVERY)
+        announce them, as a crashed process's users are.
+        """
+        assert self.redis is not None
+        if not self._unsure:
+            await self.redis.zrem(PROCESSES_KEY, self.process_id)
+            return
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for user_id in self._unsure:
+                pipe.zadd(user_key(user_id), {self.process_id: now})
+                pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
+                pipe.sadd(process_key(self.process_id), user_id)
+            pipe.zadd(PROCESSES_KEY, {self.process_id: now})
+            await pipe.execute()
+        log.info("presence: %d user(s) left for another process to announce offline", len(self._unsure))
+        self._unsure.clear()
 
     async def connected(self, user_id: str) -> None:
         """A socket of the user opened here. Match every call with `disconnected`, even one that raised."""

@@ -256,6 +256,33 @@ async def test_announcements_that_failed_are_made_at_the_next_heartbeat_as_thing
         await tracker.stop()
 
 
+@pytest.mark.redis
+async def test_users_whose_offline_failed_when_their_process_stops_are_announced_by_another(
+    redis_server: RedisServer,
+) -> None:
+    """Their leave was written, so no reaper would find them: the stopping process hands them to one."""
+    database = {"up": True}
+    announced: list[tuple[str, bool]] = []
+
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        if not database["up"]:
+            raise ConnectionError("the database is down")
+        if await still():
+            announced.append((user_id, online))
+
+    user = uuid.uuid4().hex
+    async with running(redis_server, announce) as survivor, tracking(redis_server.url, announce) as stopping:
+        await stopping.connected(user)
+        database["up"] = False
+        await stopping.disconnected(user)
+        await stopping.stop()
+        database["up"] = True
+        assert await survivor.online([user]) == set()
+
+        await survivor.reap()
+        assert announced == [(user, True), (user, False)]
+
+
 class SlowOffline:
     """Announces into a list; the read of an "offline" announcement lasts until the test ends it."""
 
