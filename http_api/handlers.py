@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -46,7 +47,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
-    """The database unreachable: 503, which clients retry after `Retry-After`.
+    """The database unreachable, or no pooled connection free within the pool's wait: 503, which clients
+    retry after `Retry-After`.
 
     One warning line, since the outage explains it; any other database error is a server error.
     """
@@ -62,5 +64,6 @@ exception_handlers = {
     HTTPException: http_error,
     ClientDisconnect: client_gone,
     DBAPIError: database_error,
+    PoolTimeout: database_error,
     Exception: server_error,
 }

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from persistence.geo import register_sqlite_functions
@@ -183,8 +184,9 @@ class HeldConnection:
         if self._connection is None:
             try:
                 self._connection = await self._engine.connect()
-            except DBAPIError as exc:
-                raise Unreachable(exc.statement, exc.params, exc.orig or exc) from exc
+            except (DBAPIError, PoolTimeout) as exc:  # no connection, or none free in the pool's wait
+                orig = exc.orig if isinstance(exc, DBAPIError) else None
+                raise Unreachable(getattr(exc, "statement", None), None, orig or exc) from exc
         try:
             yield self._connection
         except Exception:
@@ -215,17 +217,20 @@ class HeldConnection:
 
 
 class Unreachable(OperationalError):
-    """No connection to the database could be had (refused, timed out, login refused): the driver's error."""
+    """No connection to the database could be had: refused, timed out, login refused, or none free in the
+    pool within its wait. `orig` is the driver's error, or the pool's."""
 
 
-# MySQL client errors that mean no connection: cannot connect (2002, 2003), server gone (2006), lost (2013).
-NO_CONNECTION_CODES = frozenset({2002, 2003, 2006, 2013})
+# MySQL errors that mean no connection: too many connections (1040), server shutting down (1053), cannot
+# connect (2002, 2003, 2005), and those SQLAlchemy counts as a disconnect (2006, 2013, 2014, 2045, 2055, 4031).
+NO_CONNECTION_CODES = frozenset({1040, 1053, 2002, 2003, 2005, 2006, 2013, 2014, 2045, 2055, 4031})
 
 
 def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` says the database could not be reached or dropped the connection, rather than refused a
-    statement: the work may be tried again on a fresh connection, and while that fails so will the rest."""
-    if isinstance(exc, Unreachable) or getattr(exc, "connection_invalidated", False):
+    """Whether `exc` says the database could not be reached, dropped the connection or had none free, rather
+    than refused a statement: the work may be tried again on a fresh connection, and while that fails so
+    will the rest."""
+    if isinstance(exc, Unreachable | PoolTimeout) or getattr(exc, "connection_invalidated", False):
         return True
     args: tuple[object, ...] = getattr(getattr(exc, "orig", None), "args", ())
     return isinstance(exc, DBAPIError) and bool(args) and args[0] in NO_CONNECTION_CODES

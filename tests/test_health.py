@@ -19,7 +19,14 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from http_api.handlers import exception_handlers
 from http_api.health import CHECK_TIMEOUT_SECONDS
 from main import create_app
 from settings import Settings
@@ -139,6 +146,26 @@ async def test_first_request_after_a_database_restart_succeeds(settings: Setting
         r = await http.post("/api/auth/login", json={"email": "a@example.in", "password": TEST_PASSWORD})
         assert r.status_code == 401, r.text
         await expect_healthy(http)
+
+
+async def test_a_request_that_finds_no_free_pooled_connection_gets_a_503(settings: Settings) -> None:
+    """As when a hung database holds every pooled connection: the app's own error handlers, a pool of one."""
+    engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+
+    async def reads(request: Request) -> JSONResponse:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return JSONResponse({})
+
+    app = Starlette(routes=[Route("/reads", reads)], exception_handlers=exception_handlers)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with engine.connect(), httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            r = await http.get("/reads")
+    finally:
+        await engine.dispose()
+    assert (r.status_code, r.headers.get("retry-after")) == (503, "5"), r.text
+    assert r.json() == {"detail": "Service unavailable; try again shortly"}
 
 
 @asynccontextmanager

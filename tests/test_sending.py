@@ -8,6 +8,7 @@ knows which sends shared a batch.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,10 +16,11 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from errors import Conflict, Forbidden, NotFound
 from persistence import messages
-from persistence.engine import HeldConnection, make_sessionmaker, short_lived_engine
+from persistence.engine import HeldConnection, Unreachable, make_sessionmaker, short_lived_engine
 from persistence.models import Chat
 from persistence.sends import Draft
 from persistence.types import utcnow
@@ -30,6 +32,8 @@ from settings import Settings
 from tests.conftest import MYSQL_URL, MakeProperty, Register, bearer, open_chat
 
 pytestmark = pytest.mark.timeout(60)
+
+POOL_WAIT_SECONDS = 1
 
 
 @pytest.fixture
@@ -261,3 +265,22 @@ async def test_stopping_waits_for_the_batch_being_stored(
         await stopping
         assert (await asyncio.wait_for(sending, 5)).message.message == "late"
     assert [m["message"] for m in await history(client, renter, chat_id)][-1] == "late"
+
+
+async def test_sends_that_find_no_free_connection_all_fail_after_one_wait_for_the_pool(settings: Settings) -> None:
+    """Every pooled connection busy (a hung database holds them): the batch fails whole, not one wait per send."""
+    engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=POOL_WAIT_SECONDS)
+    batcher = Sender(engine, Fanout("memory://"))
+    batcher.start()
+    try:
+        async with engine.connect():  # the pool's one connection, busy throughout
+            drafts = [Draft(str(uuid.uuid4()), str(uuid.uuid4()), f"send {n}", [], None) for n in range(6)]
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            outcomes = await asyncio.gather(*(batcher.send(draft) for draft in drafts), return_exceptions=True)
+            took = loop.time() - started
+    finally:
+        await batcher.stop()
+        await engine.dispose()
+    assert all(isinstance(outcome, Unreachable) for outcome in outcomes), outcomes
+    assert took < 3 * POOL_WAIT_SECONDS, took  # a lone send's wait, then the rest's one wait
