@@ -225,17 +225,24 @@ async def test_a_leave_while_redis_is_unreachable_is_written_and_announced_at_th
     assert tracker.unsure == set()
 
 
-async def test_announcements_that_failed_are_made_at_the_next_heartbeat_as_things_then_stand() -> None:
-    database = {"up": False}
-    announced: list[tuple[str, bool]] = []
+class Database:
+    """Announces into a list while `up`; fails every announcement, as a database down would, while not."""
 
-    async def announce(user_id: str, online: bool, still: Check) -> None:
-        if not database["up"]:
+    def __init__(self, *, up: bool) -> None:
+        self.up = up
+        self.announced: list[tuple[str, bool]] = []
+
+    async def __call__(self, user_id: str, online: bool, still: Check) -> None:
+        if not self.up:
             raise ConnectionError("the database is down")
         if await still():
-            announced.append((user_id, online))
+            self.announced.append((user_id, online))
 
-    tracker = Presence(None, announce)
+
+async def test_announcements_that_failed_are_made_at_the_next_heartbeat_as_things_then_stand() -> None:
+    database = Database(up=False)
+    announced = database.announced
+    tracker = Presence(None, database)
     await tracker.start()
     try:
         stays, leaves, returns = (uuid.uuid4().hex for _ in range(3))
@@ -246,7 +253,7 @@ async def test_announcements_that_failed_are_made_at_the_next_heartbeat_as_thing
         await tracker.connected(returns)
         assert announced == [] and tracker.unsure == {stays, leaves, returns}
 
-        database["up"] = True
+        database.up = True
         await tracker.heartbeat()
         assert sorted(announced) == sorted([(stays, True), (leaves, False), (returns, True)])
         assert tracker.unsure == set()
@@ -261,26 +268,18 @@ async def test_users_whose_offline_failed_when_their_process_stops_are_announced
     redis_server: RedisServer,
 ) -> None:
     """Their leave was written, so no reaper would find them: the stopping process hands them to one."""
-    database = {"up": True}
-    announced: list[tuple[str, bool]] = []
-
-    async def announce(user_id: str, online: bool, still: Check) -> None:
-        if not database["up"]:
-            raise ConnectionError("the database is down")
-        if await still():
-            announced.append((user_id, online))
-
+    database = Database(up=True)
     user = uuid.uuid4().hex
-    async with running(redis_server, announce) as survivor, tracking(redis_server.url, announce) as stopping:
+    async with running(redis_server, database) as survivor, tracking(redis_server.url, database) as stopping:
         await stopping.connected(user)
-        database["up"] = False
+        database.up = False
         await stopping.disconnected(user)
         await stopping.stop()
-        database["up"] = True
+        database.up = True
         assert await survivor.online([user]) == set()
 
         await survivor.reap()
-        assert announced == [(user, True), (user, False)]
+        assert database.announced == [(user, True), (user, False)]
 
 
 class SlowOffline:
