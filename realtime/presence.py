@@ -87,7 +87,7 @@ MAX_BATCH = 500
 # connections; callers past it wait.
 MAX_REDIS_CONNECTIONS = 16
 CONNECTION_WAIT_SECONDS = 2.0
-STOP_SECONDS = 1.0  # twice this bounds a shutdown: the tasks, then leaving Redis
+STOP_SECONDS = 1.0  # three times this bounds a stop: the tasks, the own reap, then leaving Redis
 # An announcement's check, read of whom to tell and publish; past this it is retried at the next heartbeat.
 ANNOUNCE_SECONDS = 5.0
 
@@ -163,21 +163,26 @@ class Presence:
         self.local.clear()
         if self.redis is not None:
             # A clean shutdown leaves nothing for a reaper: announce (if anyone is left) and deregister now.
+            reaped = not had_users
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(STOP_SECONDS):
                     if had_users:
                         await self.reap_process(self.process_id)
-                    await self._deregister()
+                        reaped = True
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_SECONDS):
+                    await self._deregister(handing_over=not reaped)
 
-    async def _deregister(self) -> None:
+    async def _deregister(self, *, handing_over: bool) -> None:
         """Leave Redis; users still unsure (their offline not announced) are left to another process's reaper.
 
         Their leave was written, so no reaper would see them: they go back into this process's entry with
         an expiry of now, which counts them offline at once and lets the next reap (within REAP_EVERY)
-        announce them, as a crashed process's users are.
+        announce them, as a crashed process's users are. `handing_over`: the process's own reap did not
+        finish, and its entry goes to a reaper whatever is unsure.
         """
         assert self.redis is not None
-        if not self._unsure:
+        if not self._unsure and not handing_over:
             await self.redis.zrem(PROCESSES_KEY, self.process_id)
             return
         now = time.time()
@@ -188,7 +193,7 @@ class Presence:
                 pipe.sadd(process_key(self.process_id), user_id)
             pipe.zadd(PROCESSES_KEY, {self.process_id: now})
             await pipe.execute()
-        log.info("presence: %d user(s) left for another process to announce offline", len(self._unsure))
+        log.info("presence: left this process's users for another process to announce offline")
         self._unsure.clear()
 
     async def connected(self, user_id: str) -> None:

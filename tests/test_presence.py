@@ -282,6 +282,31 @@ async def test_users_whose_offline_failed_when_their_process_stops_are_announced
         assert database.announced == [(user, True), (user, False)]
 
 
+@pytest.mark.redis
+async def test_a_stop_whose_own_reap_runs_out_of_time_hands_its_users_to_another_process(
+    redis_server: RedisServer,
+) -> None:
+    """Its reap announces the users still connected within STOP_SECONDS; past that a reaper takes them all."""
+    survivors = Database(up=True)
+    left, connected = uuid.uuid4().hex, uuid.uuid4().hex
+
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        if online:
+            return
+        if user_id == left:
+            raise ConnectionError("the database is down")
+        await asyncio.Event().wait()  # the stopping process's read of `connected`'s counterparts never ends
+
+    async with running(redis_server, survivors) as survivor, tracking(redis_server.url, announce) as stopping:
+        for user in (left, connected):
+            await stopping.connected(user)
+        await stopping.disconnected(left)
+        await stopping.stop()
+        await survivor.reap()
+        assert sorted(survivors.announced) == sorted([(left, False), (connected, False)])
+        assert await survivor.online([left, connected]) == set()
+
+
 class SlowOffline:
     """Announces into a list; the read of an "offline" announcement lasts until the test ends it."""
 
