@@ -17,21 +17,9 @@ count; with Redis: the user's sorted set, which also catches the user having
 come back on another process), then reads whom to tell, then publishes. A
 change during that read is announced again with a newer version (below).
 
-That check also stamps the announcement with a `Version`: Redis's clock,
-then a counter all processes share for ties (which a restarted Redis starts
-again, and the clock outruns). Two processes announcing one user can publish
-in the other order than they checked, a moment apart; a socket keeps, per
-user, the newest version it passed on and drops older ones. Each stamp is
-taken before its read, in the read's pipeline (Redis runs one connection's
-commands in order): a change comes before the stamp of the announcement it
-causes, so an announcement with a higher version read the later state. A
-socket's hello takes a version (`version`) before it reads the user's chats,
-and then reads who of them is online: it drops announcements no newer than
-that floor, whose changes its reads saw, and one stamped after it can be
-newer and still say what `hello.online` said, which the socket drops as a
-repeat (realtime/delivery.py). A block committed after hello's read of the
-chats is thus announced with a newer version and reaches the socket. This
-takes Redis's clock not to step back.
+That check also stamps the announcement with a `Version`, by which sockets
+drop the older of two announcements that cross (realtime/presence_stamps.py
+says how, and why a stamp is taken before its read).
 
 One task writes this process's joins, leaves and heartbeats to Redis, in the
 order they happened: a heartbeat written beside the leaves could take its
@@ -174,13 +162,9 @@ class Presence:
                     await self._deregister(handing_over=not reaped)
 
     async def _deregister(self, *, handing_over: bool) -> None:
-        """Leave Redis; users still unsure (their offline not announced) are left to another process's reaper.
-
-        Their leave was written, so no reaper would see them: they go back into this process's entry with
-        an expiry of now, which counts them offline at once and lets the next reap (within REAP_EVERY)
-        announce them, as a crashed process's users are. `handing_over`: the process's own reap did not
-        finish, and its entry goes to a reaper whatever is unsure.
-        """
+        """Leave Redis, or hand this process's entry, expired now, to the next reap of another process: when
+        its own reap did not finish (`handing_over`), or with the unsure users put back, whose leave was
+        written (no reaper would find them) but whose offline was never announced."""
         assert self.redis is not None
         if not self._unsure and not handing_over:
             await self.redis.zrem(PROCESSES_KEY, self.process_id)

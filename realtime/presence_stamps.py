@@ -1,6 +1,22 @@
-"""Presence reads of Redis, each stamped with a version before it reads (realtime/presence.py says why).
+"""Presence reads of Redis, each stamped with a version before it reads.
 
-A version is Redis's clock, then a counter all processes share for ties.
+An announcement's check (whether what it announces still holds,
+realtime/presence.py) stamps it with a `Version`: Redis's clock, then a
+counter all processes share for ties (which a restarted Redis starts again,
+and the clock outruns). Two processes announcing one user can publish
+in the other order than they checked, a moment apart; a socket keeps, per
+user, the newest version it passed on and drops older ones. Each stamp is
+taken before its read, in the read's pipeline (Redis runs one connection's
+commands in order): a change comes before the stamp of the announcement it
+causes, so an announcement with a higher version read the later state. A
+socket's hello takes a version (`version`) before it reads the user's chats,
+and then reads who of them is online: it drops announcements no newer than
+that floor, whose changes its reads saw, and one stamped after it can be
+newer and still say what `hello.online` said, which the socket drops as a
+repeat (realtime/delivery.py). A block committed after hello's read of the
+chats is thus announced with a newer version and reaches the socket. This
+takes Redis's clock not to step back.
+
 `stamped_read` reads who of some users is online under one version (a
 socket's hello, a block's offline); `Checks` runs announcements' checks,
 each with a version of its own, whatever has queued in one pipeline.

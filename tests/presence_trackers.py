@@ -1,0 +1,31 @@
+"""Presence trackers on a test's own Redis: each one a process's `Presence`, started and stopped around a block."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from realtime.presence import Announce, Presence, presence_client
+from tests.live import RedisServer
+
+
+@asynccontextmanager
+async def running(redis_server: RedisServer, announce: Announce) -> AsyncIterator[Presence]:
+    """A started Presence on the test's own Redis, stopped and closed after the block."""
+    await redis_server.start()
+    async with tracking(redis_server.url, announce) as started:
+        yield started
+
+
+@asynccontextmanager
+async def tracking(redis_url: str, announce: Announce) -> AsyncIterator[Presence]:
+    """One more process's Presence on a Redis that is already up."""
+    client = presence_client(redis_url)
+    assert client is not None
+    started = Presence(client, announce)
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
+        await client.aclose()

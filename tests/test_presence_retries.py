@@ -1,0 +1,100 @@
+"""Presence changes that could not be written or announced: retried, or handed to another process's reaper.
+
+The Redis tests start a private `redis-server`; the database is an announcer
+that fails while it is "down".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from realtime.presence import Check, Presence
+from tests.live import RedisServer
+from tests.presence_trackers import running, tracking
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Database:
+    """Announces into a list while `up`; fails every announcement, as a database down would, while not."""
+
+    def __init__(self, *, up: bool) -> None:
+        self.up = up
+        self.announced: list[tuple[str, bool]] = []
+
+    async def __call__(self, user_id: str, online: bool, still: Check) -> None:
+        if not self.up:
+            raise ConnectionError("the database is down")
+        if await still():
+            self.announced.append((user_id, online))
+
+
+async def test_announcements_that_failed_are_made_at_the_next_heartbeat_as_things_then_stand() -> None:
+    database = Database(up=False)
+    announced = database.announced
+    tracker = Presence(None, database)
+    await tracker.start()
+    try:
+        stays, leaves, returns = (uuid.uuid4().hex for _ in range(3))
+        for user in (stays, leaves, returns):
+            await tracker.connected(user)
+        await tracker.disconnected(leaves)
+        await tracker.disconnected(returns)
+        await tracker.connected(returns)
+        assert announced == [] and tracker.unsure == {stays, leaves, returns}
+
+        database.up = True
+        await tracker.heartbeat()
+        assert sorted(announced) == sorted([(stays, True), (leaves, False), (returns, True)])
+        assert tracker.unsure == set()
+        await tracker.heartbeat()
+        assert len(announced) == 3  # announced once
+    finally:
+        await tracker.stop()
+
+
+@pytest.mark.redis
+async def test_users_whose_offline_failed_when_their_process_stops_are_announced_by_another(
+    redis_server: RedisServer,
+) -> None:
+    """Their leave was written, so no reaper would find them: the stopping process hands them to one."""
+    database = Database(up=True)
+    user = uuid.uuid4().hex
+    async with running(redis_server, database) as survivor, tracking(redis_server.url, database) as stopping:
+        await stopping.connected(user)
+        database.up = False
+        await stopping.disconnected(user)
+        await stopping.stop()
+        database.up = True
+        assert await survivor.online([user]) == set()
+
+        await survivor.reap()
+        assert database.announced == [(user, True), (user, False)]
+
+
+@pytest.mark.redis
+async def test_a_stop_whose_own_reap_runs_out_of_time_hands_its_users_to_another_process(
+    redis_server: RedisServer,
+) -> None:
+    """Its reap announces the users still connected within STOP_SECONDS; past that a reaper takes them all."""
+    survivors = Database(up=True)
+    left, connected = uuid.uuid4().hex, uuid.uuid4().hex
+
+    async def announce(user_id: str, online: bool, still: Check) -> None:
+        if online:
+            return
+        if user_id == left:
+            raise ConnectionError("the database is down")
+        await asyncio.Event().wait()  # the stopping process's read of `connected`'s counterparts never ends
+
+    async with running(redis_server, survivors) as survivor, tracking(redis_server.url, announce) as stopping:
+        for user in (left, connected):
+            await stopping.connected(user)
+        await stopping.disconnected(left)
+        await stopping.stop()
+        await survivor.reap()
+        assert sorted(survivors.announced) == sorted([(left, False), (connected, False)])
+        assert await survivor.online([left, connected]) == set()
