@@ -55,7 +55,7 @@ from urllib.parse import urlparse
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from realtime.presence_stamps import Checks, Version, stamped_read, user_key
+from realtime.presence_stamps import Checks, Version, process_key, stamped_read, text, user_key
 from realtime.redis_backend import describe, redis_client
 
 log = logging.getLogger("homer.presence")
@@ -82,14 +82,6 @@ ANNOUNCE_SECONDS = 5.0
 # Whether the announcement still holds, and if so its version.
 Check = Callable[[], Awaitable[Version | None]]
 Announce = Callable[[str, bool, Check], Awaitable[None]]
-
-
-def text(raw: object) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
-def process_key(process_id: str) -> str:
-    return f"presence:p:{process_id}"
 
 
 async def _silent(user_id: str, online: bool, still: Check) -> None:

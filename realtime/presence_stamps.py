@@ -45,6 +45,15 @@ def user_key(user_id: str) -> str:
     return f"presence:u:{user_id}"
 
 
+def process_key(process_id: str) -> str:
+    """The users this process holds a socket of, for a reaper once it stops heartbeating."""
+    return f"presence:p:{process_id}"
+
+
+def text(raw: object) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
 async def stamped_read(redis: Redis, user_ids: list[str], *, announcing: bool) -> tuple[set[str], Version]:
     """Who of these users is online, and the version stamped just before the read; raises on failure.
 
