@@ -55,14 +55,14 @@ RETIRED_SQLITE = [
 
 
 def make_engine(url: str) -> AsyncEngine:
-    backend = make_url(url).get_backend_name()
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url)
     if backend == "mysql":
         timeouts = {"read_timeout": MYSQL_READ_TIMEOUT_SECONDS, "connect_timeout": MYSQL_CONNECT_TIMEOUT_SECONDS}
-        given = make_url(url).query
         # Only what the URL leaves out: connect_args would override it.
-        connect_args = {"charset": "utf8mb4"} | {name: value for name, value in timeouts.items() if name not in given}
+        connect_args = {"charset": "utf8mb4"} | {k: v for k, v in timeouts.items() if k not in parsed.query}
         return create_async_engine(
             url,
             pool_size=10,
@@ -185,8 +185,7 @@ class HeldConnection:
             try:
                 self._connection = await self._engine.connect()
             except (DBAPIError, PoolTimeout) as exc:  # no connection, or none free in the pool's wait
-                orig = exc.orig if isinstance(exc, DBAPIError) else None
-                raise Unreachable(getattr(exc, "statement", None), None, orig or exc) from exc
+                raise Unreachable(None, None, getattr(exc, "orig", None) or exc) from exc
         try:
             yield self._connection
         except Exception:
@@ -221,9 +220,10 @@ class Unreachable(OperationalError):
     pool within its wait. `orig` is the driver's error, or the pool's."""
 
 
-# MySQL errors that mean no connection: too many connections (1040), server shutting down (1053), cannot
-# connect (2002, 2003, 2005), and those SQLAlchemy counts as a disconnect (2006, 2013, 2014, 2045, 2055, 4031).
-NO_CONNECTION_CODES = frozenset({1040, 1053, 2002, 2003, 2005, 2006, 2013, 2014, 2045, 2055, 4031})
+# MySQL errors that mean no connection and that SQLAlchemy does not count as a disconnect (those come with
+# `connection_invalidated`): too many connections (1040), server shutting down (1053), cannot connect
+# (2002, 2003, 2005).
+NO_CONNECTION_CODES = frozenset({1040, 1053, 2002, 2003, 2005})
 
 
 def connection_lost(exc: BaseException) -> bool:

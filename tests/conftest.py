@@ -252,6 +252,7 @@ async def proxied_server(tmp_path: Path, database_proxy: TcpProxy) -> AsyncItera
         yield started
 
 
-def through(proxy: TcpProxy) -> str:
-    url = make_url(MYSQL_URL).set(host="127.0.0.1", port=proxy.port)
+def through(proxy: TcpProxy, **query: str) -> str:
+    """MariaDB's URL by way of the proxy, with `query` added (driver settings such as `read_timeout`)."""
+    url = make_url(MYSQL_URL).set(host="127.0.0.1", port=proxy.port).update_query_dict(query)
     return url.render_as_string(hide_password=False)

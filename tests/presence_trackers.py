@@ -1,11 +1,12 @@
-"""Presence trackers on a test's own Redis: each one a process's `Presence`, started and stopped around a block."""
+"""Presence trackers on a test's own Redis, each a process's `Presence` started and stopped around a block, and
+an announcer that records what they announce."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from realtime.presence import Announce, Presence, presence_client
+from realtime.presence import Announce, Check, Presence, presence_client
 from tests.live import RedisServer
 
 
@@ -29,3 +30,17 @@ async def tracking(redis_url: str, announce: Announce) -> AsyncIterator[Presence
     finally:
         await started.stop()
         await client.aclose()
+
+
+class Database:
+    """Announces into a list while `up`; fails every announcement, as a database down would, while not."""
+
+    def __init__(self, *, up: bool) -> None:
+        self.up = up
+        self.announced: list[tuple[str, bool]] = []
+
+    async def __call__(self, user_id: str, online: bool, still: Check) -> None:
+        if not self.up:
+            raise ConnectionError("the database is down")
+        if await still():
+            self.announced.append((user_id, online))

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 import persistence.engine as engine_module
@@ -42,14 +41,10 @@ TIMEOUT_SECONDS = 2  # the driver's read and connect timeouts, in the server's D
 TABS = 5  # a renter's sockets, each sending while the database hangs
 
 
-def with_timeouts(database_url: str) -> str:
-    timeouts = {"read_timeout": str(TIMEOUT_SECONDS), "connect_timeout": str(TIMEOUT_SECONDS)}
-    return make_url(database_url).update_query_dict(timeouts).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 async def server(tmp_path: Path, database_proxy: TcpProxy) -> AsyncIterator[Server]:
-    env = server_env(with_timeouts(through(database_proxy)), "memory://", tmp_path / "uploads")
+    timeouts = {"read_timeout": str(TIMEOUT_SECONDS), "connect_timeout": str(TIMEOUT_SECONDS)}
+    env = server_env(through(database_proxy, **timeouts), "memory://", tmp_path / "uploads")
     async with started_in_thread(env) as (started,):
         yield started
 
@@ -114,7 +109,7 @@ async def test_a_statement_on_a_silent_connection_fails_after_the_read_timeout_t
     database_proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch, query: dict[str, str], gives_up_after: int
 ) -> None:
     monkeypatch.setattr(engine_module, "MYSQL_READ_TIMEOUT_SECONDS", 1)  # the default, shortened for the test
-    url = make_url(through(database_proxy)).update_query_dict(query).render_as_string(hide_password=False)
+    url = through(database_proxy, **query)
     loop = asyncio.get_running_loop()
     async with short_lived_engine(url) as engine, engine.connect() as connection:
         await connection.execute(text("SELECT 1"))

@@ -26,7 +26,7 @@ from realtime.presence import (
     Version,
 )
 from tests.live import RedisServer, Server, chat_between, next_frame, open_socket, send_frame
-from tests.presence_trackers import running, tracking
+from tests.presence_trackers import Database, running, tracking
 
 BURST = 1000
 REOPENINGS = 20
@@ -37,14 +37,9 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 async def presence(redis_server: RedisServer) -> AsyncIterator[tuple[Presence, list[tuple[str, bool]]]]:
-    announced: list[tuple[str, bool]] = []
-
-    async def announce(user_id: str, online: bool, still: Check) -> None:
-        if await still():
-            announced.append((user_id, online))
-
-    async with running(redis_server, announce) as started:
-        yield started, announced
+    database = Database(up=True)
+    async with running(redis_server, database) as started:
+        yield started, database.announced
 
 
 async def redis_info(url: str, section: str) -> dict[str, Any]:
@@ -140,14 +135,10 @@ async def test_a_process_reaped_while_alive_writes_its_users_back_and_announces_
     redis_server: RedisServer,
 ) -> None:
     """A process whose heartbeats failed for a TTL while another reached Redis is taken for dead and reaped."""
-    announced: list[tuple[str, bool]] = []
-
-    async def announce(user_id: str, online: bool, still: Check) -> None:
-        if await still():
-            announced.append((user_id, online))
-
+    database = Database(up=True)
+    announced = database.announced
     alone, shared = uuid.uuid4().hex, uuid.uuid4().hex
-    async with running(redis_server, announce) as first, tracking(redis_server.url, announce) as second:
+    async with running(redis_server, database) as first, tracking(redis_server.url, database) as second:
         await first.connected(alone)
         await second.connected(shared)
         await first.connected(shared)

@@ -13,23 +13,9 @@ import pytest
 
 from realtime.presence import Check, Presence
 from tests.live import RedisServer
-from tests.presence_trackers import running, tracking
+from tests.presence_trackers import Database, running, tracking
 
 pytestmark = pytest.mark.timeout(60)
-
-
-class Database:
-    """Announces into a list while `up`; fails every announcement, as a database down would, while not."""
-
-    def __init__(self, *, up: bool) -> None:
-        self.up = up
-        self.announced: list[tuple[str, bool]] = []
-
-    async def __call__(self, user_id: str, online: bool, still: Check) -> None:
-        if not self.up:
-            raise ConnectionError("the database is down")
-        if await still():
-            self.announced.append((user_id, online))
 
 
 async def test_announcements_that_failed_are_made_at_the_next_heartbeat_as_things_then_stand() -> None:
