@@ -7,13 +7,13 @@ it, under the channel's lock; see `realtime/fanout.py`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 import broadcaster
 from broadcaster import Event
 
+from realtime import wire
 from realtime.mailbox import Mailbox
 from realtime.publisher import BATCH_TYPE
 
@@ -37,7 +37,7 @@ class Channel:
     def deliver(self, message: str) -> None:
         """Decode once, then hand the same event to every mailbox without waiting on any of them."""
         try:
-            event = json.loads(message)
+            event = wire.loads(message)
         except ValueError:
             event = None
         if not isinstance(event, dict):

@@ -34,6 +34,7 @@ from starlette.websockets import WebSocket
 from http_api.schemas.chats import MessageOut
 from persistence import chats, messages, users
 from persistence.models import Chat
+from realtime import wire
 from realtime.badges import Counts
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.outbox import BLOCKED_TYPE
@@ -125,7 +126,7 @@ class Delivery:
             await self.send(event)
 
     async def send(self, frame: dict[str, Any]) -> None:
-        await self.websocket.send_json(frame)
+        await self.websocket.send_text(wire.dumps(frame))
 
     async def presence(self, event: dict[str, Any]) -> None:
         """Pass on an announcement newer than what this socket knows, unless it repeats what it was told.

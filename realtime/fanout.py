@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -46,6 +45,7 @@ from urllib.parse import urlparse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from realtime import wire
 from realtime.channel import Broadcast, Channel
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.publisher import CONTROL_CHANNEL, Publisher
@@ -143,7 +143,7 @@ class Fanout:
         tried even while the supervisor counts Redis as down, since other
         processes may already be back.
         """
-        message = json.dumps(event, separators=(",", ":"), default=str)
+        message = wire.dumps(event)
         if self.publisher is not None:
             self.publisher.put(channel, message)
         elif self._broadcast is not None:

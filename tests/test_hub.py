@@ -48,6 +48,14 @@ async def fanout(url: str) -> AsyncIterator[Fanout]:
         await hub.disconnect()
 
 
+async def test_an_event_arrives_as_published(fanout: Fanout, channel: str) -> None:
+    event = {"type": "test", "n": 1, "text": 'नमस्ते 🏠 "x"\\ \u2028 \x00', "seq": 2**53 + 1, "ratio": 0.1, "none": None}
+    async with fanout.subscribe(channel) as mailbox:
+        await fanout.publish(channel, event)
+        async with asyncio.timeout(DELIVERY_SECONDS):
+            assert await mailbox.get() == event
+
+
 async def test_two_mailboxes_joining_a_new_channel_at_once_both_receive_everything(
     fanout: Fanout, channel: str
 ) -> None:

@@ -6,6 +6,7 @@ frame over 64 KB, 422 by REST), stores nothing, and leaves the server serving.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -89,6 +90,25 @@ async def test_a_message_is_stored_as_typed_by_socket_as_by_rest(server: Server,
     assert r.status_code == 201, r.text
     history = (await call(server, "GET", f"/api/chats/{chat_id}/messages", owner["token"])).json()["messages"]
     assert [m["message"] for m in history] == ["Hi", typed, typed]
+
+
+async def test_text_beyond_ascii_reaches_the_counterpart_as_typed_and_unescaped(
+    server: Server, database_url: str
+) -> None:
+    owner, renter, chat_id = await chat_between(server, database_url)
+    typed = 'नमस्ते 🏠 "2BHK"\\ \u2028 \t \x01 \x7f'  # quotes, a backslash, a line separator, control characters
+    async with (
+        await open_socket(server, renter["token"]) as renter_ws,
+        await open_socket(server, owner["token"]) as owner_ws,
+    ):
+        await next_frame(renter_ws, "hello")
+        await next_frame(owner_ws, "hello")
+        await renter_ws.send(send_frame(chat_id, typed, "c-text"))
+        assert (await next_frame(renter_ws, "ack"))["message"]["message"] == typed
+        while (frame := json.loads(raw := await asyncio.wait_for(owner_ws.recv(), 10)))["type"] != "message":
+            pass
+    assert frame["message"]["message"] == typed
+    assert "नमस्ते 🏠" in raw  # sent as UTF-8, not as six-byte escapes
 
 
 async def test_a_sync_naming_a_thousand_chats_of_others_gets_one_error_naming_them(
