@@ -226,14 +226,17 @@ class Delivery:
         await self.send({"type": "synced"})
 
     async def resync(self) -> None:
-        """After events were lost: what every chat missed, where each counterpart has read to, fresh counts.
+        """After events were lost: what every chat missed, where each counterpart has read to, who is
+        online, fresh counts.
 
         A logout during the outage may have lost its `_revoked` event too, so the token is checked again.
         """
+        floor = await self.res.presence.version()  # before the reads, as hello's (realtime/socket.py)
         async with self.res.read() as session:
             if await users.user_for_token(session, self.user_id, self.jti) is None:
                 raise Revoked()
             states = await chats.resync_states(session, self.user_id)
+            others = await chats.counterpart_ids(session, self.user_id)
         self.counterparts.clear()  # a lost `_blocked` event too: typing reads each chat again
         for chat_id, last_seq, _, _ in states:
             if last_seq > self.sent_seq.get(chat_id, 0):
@@ -242,10 +245,28 @@ class Delivery:
         for chat_id, _, reader_id, up_to_seq in states:  # receipts are marks: a repeated one changes nothing
             if up_to_seq:
                 await self.send({"type": "read", "chat_id": chat_id, "reader_id": reader_id, "up_to_seq": up_to_seq})
+        if floor is not None:
+            await self.recheck_presence(floor, others)
         if self.badge_asked:
             self.badge_due = True  # the recount under way may have started before what was just sent
         else:
             self.badge()
+
+    async def recheck_presence(self, floor: Version, others: list[str]) -> None:
+        """Tell the socket of every counterpart whose presence changed since it was last told.
+
+        Announcements lost with the other events would otherwise leave a counterpart shown online (or
+        offline) until their next change. Those stamped before `floor` are already in this read.
+        """
+        online, stamp = await self.res.presence.snapshot(others)
+        if stamp is None:
+            return  # Redis failed the read: what this process alone knows would be wrong for the others
+        told = self.told_online if self.told_online is not None else set()
+        for user_id in sorted(told | set(others)):
+            if (user_id in told) != (user_id in online):
+                await self.send({"type": "presence", "user_id": user_id, "online": user_id in online})
+        self.told_online = online or None
+        self.presence_floor = max(self.presence_floor, floor)
 
     def badge(self) -> None:
         """Ask for a recount; `badge_counted` gets its answer from the mailbox."""

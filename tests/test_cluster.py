@@ -234,29 +234,61 @@ async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
         assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
 
 
-async def test_a_subscription_that_dies_without_a_reset_is_noticed_and_its_sockets_recover(
-    tmp_path: Path, private_redis: RedisServer
-) -> None:
-    """A NAT or firewall dropping the idle subscription connection: no reset, no error, no more events."""
+@pytest.fixture
+async def redis_proxy(private_redis: RedisServer) -> AsyncIterator[TcpProxy]:
+    """A proxy in front of the private Redis, for a process whose subscription a test silences."""
     proxy = TcpProxy("127.0.0.1", private_redis.port)
     await proxy.start()
-    database = database_for(tmp_path)
-    env = server_env(database, f"redis://127.0.0.1:{proxy.port}/0", tmp_path / "uploads")
     try:
-        async with started_in_thread(env) as (server,):
-            owner, renter, chat_id = await chat_between(server, database)
-            async with await open_socket(server, owner["token"]) as owner_ws:
-                await next_frame(owner_ws, "hello")
-                dead = proxy.hold_replies_of(b"SUBSCRIBE")  # the subscription's connection hears nothing more
-                assert dead.seen.is_set(), "no connection subscribed through the proxy"
-                body = {"message": "Are you still there?"}
-                r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
-                assert r.status_code == 201, r.text
-                assert (await message_at(owner_ws, 2, timeout=20))["message"] == body["message"]
-                r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
-                assert (await message_at(owner_ws, 3, timeout=10))["seq"] == 3  # live again
+        yield proxy
     finally:
         await proxy.stop()
+
+
+def deafen(proxy: TcpProxy) -> None:
+    """The subscription's connection through `proxy` hears nothing more; its process must notice."""
+    dead = proxy.hold_replies_of(b"SUBSCRIBE")
+    assert dead.seen.is_set(), "no connection subscribed through the proxy"
+
+
+async def test_a_subscription_that_dies_without_a_reset_is_noticed_and_its_sockets_recover(
+    tmp_path: Path, redis_proxy: TcpProxy
+) -> None:
+    """A NAT or firewall dropping the idle subscription connection: no reset, no error, no more events."""
+    database = database_for(tmp_path)
+    env = server_env(database, f"redis://127.0.0.1:{redis_proxy.port}/0", tmp_path / "uploads")
+    async with started_in_thread(env) as (server,):
+        owner, renter, chat_id = await chat_between(server, database)
+        async with await open_socket(server, owner["token"]) as owner_ws:
+            await next_frame(owner_ws, "hello")
+            deafen(redis_proxy)
+            body = {"message": "Are you still there?"}
+            r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+            assert r.status_code == 201, r.text
+            assert (await message_at(owner_ws, 2, timeout=20))["message"] == body["message"]
+            r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
+            assert (await message_at(owner_ws, 3, timeout=10))["seq"] == 3  # live again
+
+
+async def test_a_presence_change_a_deaf_process_missed_reaches_its_sockets_after_it_recovers(
+    tmp_path: Path, private_redis: RedisServer, redis_proxy: TcpProxy
+) -> None:
+    """The announcement went out through Redis, but the process whose socket should hear it heard nothing."""
+    database = database_for(tmp_path)
+    deaf = server_env(database, f"redis://127.0.0.1:{redis_proxy.port}/0", tmp_path / "uploads")
+    async with started_in_thread(deaf, server_env(database, private_redis.url, tmp_path / "uploads")) as servers:
+        first, second = servers
+        owner, renter, _ = await chat_between(first, database)
+        async with await open_socket(first, renter["token"]) as renter_ws:
+            await next_frame(renter_ws, "hello")
+            async with await open_socket(second, owner["token"]) as owner_ws:
+                await next_frame(owner_ws, "hello")
+                online = await next_frame(renter_ws, "presence", timeout=10)
+                assert online == {"type": "presence", "user_id": owner["user_id"], "online": True}
+                deafen(redis_proxy)
+            # The owner's last socket is gone: `second` announces it, `first` does not hear it.
+            offline = await next_frame(renter_ws, "presence", timeout=30)
+            assert offline == {"type": "presence", "user_id": owner["user_id"], "online": False}
 
 
 async def test_a_logout_lost_in_a_redis_outage_still_closes_the_socket(
