@@ -8,6 +8,7 @@ MariaDB/MySQL and Redis.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,8 +73,14 @@ def create_app(settings: Settings) -> Starlette:
             await presence.start()
             sends.start()
             badges.start()
+            # What a started process holds (modules, schemas, compiled statements) lives as long as it does.
+            # Frozen, it is left out of the collector's full passes, which otherwise stopped a busy server's
+            # loop for 35-65 ms now and then (bench/README.md, twenty-first pass). No collection first: one per
+            # start made the tests, which start hundreds of apps, a fifth slower.
+            gc.freeze()
             yield {"resources": res}
         finally:
+            gc.unfreeze()  # tests start many apps in one process: none keeps another's objects for good
             async with report_if_slow("shutdown", SHUTDOWN_REPORT_SECONDS):
                 await sends.stop()
                 await badges.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -128,3 +129,9 @@ async def test_logins_in_progress_do_not_stall_other_requests(settings: Settings
         results = await asyncio.gather(*logins)
         assert [r.status_code for r in results] == [200] * 4
         assert not any(finished_before_health)
+
+
+async def test_a_running_app_keeps_its_start_up_objects_out_of_full_collections(settings: Settings) -> None:
+    async with serving(settings):
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0  # an app that stopped leaves nothing frozen behind
