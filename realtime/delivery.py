@@ -25,6 +25,7 @@ on sending while the database counts.
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,7 @@ from realtime import wire
 from realtime.badges import Counts
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.outbox import BLOCKED_TYPE
-from realtime.presence import Version
+from realtime.presence import HEARTBEAT_EVERY, Version
 from resources import Resources
 
 # Pages for syncs and gap fills: bounded memory per socket, few round trips.
@@ -47,6 +48,11 @@ FILL_PAGE = 200
 BADGE_EVERY_SECONDS = 0.5
 # Concurrent senders' events cross on the way; most gaps close by themselves within milliseconds.
 REORDER_SECONDS = 0.2
+# A resync reads presence only after every process's next heartbeat: a Redis that restarted empty holds none
+# until each process writes its users again, and reading sooner would tell each socket that its online
+# counterparts went offline. Spread, so that the sockets of a process resyncing together do not read at once.
+PRESENCE_RECHECK_SECONDS = HEARTBEAT_EVERY + 1.0
+PRESENCE_RECHECK_SPREAD_SECONDS = 4.0
 # In the typing cache, a chat that was blocked: marked rather than forgotten, since blocks are final and a
 # typing frame may be reading the chat, still active, while the block's event passes.
 BLOCKED = ""
@@ -80,16 +86,21 @@ class Delivery:
     presence_seen: dict[str, Version] = field(default_factory=dict)
     # Whom hello and presence frames last said were online; None for nobody (most idle sockets: no set each).
     told_online: set[str] | None = None
+    # After a resync: when to read who of `recheck_users` (the counterparts then) is online.
+    recheck_at: float | None = None
+    recheck_users: tuple[str, ...] = ()
 
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
         deadlines = [since + REORDER_SECONDS for since in self.early_since.values()]
         if self.badge_due and not self.badge_asked:
             deadlines.append(self.badge_at + BADGE_EVERY_SECONDS)
+        if self.recheck_at is not None:
+            deadlines.append(self.recheck_at)
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
     async def tick(self) -> None:
-        """Fill gaps that waited long enough, then send a badge that is due."""
+        """Fill gaps that waited long enough, then send a badge and presence that are due."""
         now = time.monotonic()
         for chat_id, since in list(self.early_since.items()):
             if now >= since + REORDER_SECONDS:
@@ -97,6 +108,9 @@ class Delivery:
                 await self.release(chat_id)
         if self.badge_due and not self.badge_asked and now >= self.badge_at + BADGE_EVERY_SECONDS:
             self.badge()
+        if self.recheck_at is not None and now >= self.recheck_at:
+            self.recheck_at = None
+            await self.recheck_presence()
 
     async def handle(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -227,16 +241,14 @@ class Delivery:
 
     async def resync(self) -> None:
         """After events were lost: what every chat missed, where each counterpart has read to, who is
-        online, fresh counts.
+        online (a little later: `PRESENCE_RECHECK_SECONDS`), fresh counts.
 
         A logout during the outage may have lost its `_revoked` event too, so the token is checked again.
         """
-        floor = await self.res.presence.version()  # before the reads, as hello's (realtime/socket.py)
         async with self.res.read() as session:
             if await users.user_for_token(session, self.user_id, self.jti) is None:
                 raise Revoked()
             states = await chats.resync_states(session, self.user_id)
-            others = await chats.counterpart_ids(session, self.user_id)
         self.counterparts.clear()  # a lost `_blocked` event too: typing reads each chat again
         for chat_id, last_seq, _, _ in states:
             if last_seq > self.sent_seq.get(chat_id, 0):
@@ -245,24 +257,30 @@ class Delivery:
         for chat_id, _, reader_id, up_to_seq in states:  # receipts are marks: a repeated one changes nothing
             if up_to_seq:
                 await self.send({"type": "read", "chat_id": chat_id, "reader_id": reader_id, "up_to_seq": up_to_seq})
-        if floor is not None:
-            await self.recheck_presence(floor, others)
+        self.recheck_users = tuple(dict.fromkeys(other for _, _, other, _ in states))
+        self.recheck_at = (
+            time.monotonic() + PRESENCE_RECHECK_SECONDS + random.uniform(0, PRESENCE_RECHECK_SPREAD_SECONDS)
+        )
         if self.badge_asked:
             self.badge_due = True  # the recount under way may have started before what was just sent
         else:
             self.badge()
 
-    async def recheck_presence(self, floor: Version, others: list[str]) -> None:
+    async def recheck_presence(self) -> None:
         """Tell the socket of every counterpart whose presence changed since it was last told.
 
         Announcements lost with the other events would otherwise leave a counterpart shown online (or
-        offline) until their next change. Those stamped before `floor` are already in this read.
+        offline) until their next change. Those stamped before the floor are already in this read.
         """
-        online, stamp = await self.res.presence.snapshot(others)
+        # When Redis fails either read, nothing is sent: what this process alone knows is wrong for the others.
+        floor = await self.res.presence.version()
+        if floor is None:
+            return
+        online, stamp = await self.res.presence.snapshot(list(self.recheck_users))
         if stamp is None:
-            return  # Redis failed the read: what this process alone knows would be wrong for the others
+            return
         told = self.told_online if self.told_online is not None else set()
-        for user_id in sorted(told | set(others)):
+        for user_id in sorted(told | set(self.recheck_users)):
             if (user_id in told) != (user_id in online):
                 await self.send({"type": "presence", "user_id": user_id, "online": user_id in online})
         self.told_online = online or None

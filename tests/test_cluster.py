@@ -18,6 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from realtime.delivery import PRESENCE_RECHECK_SECONDS, PRESENCE_RECHECK_SPREAD_SECONDS
 from tests.conftest import database_for
 from tests.live import (
     RedisServer,
@@ -232,6 +233,33 @@ async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
         assert seqs == [3, 4, 5, 6, 7]
         await renter_ws.send(send_frame(chat_id, "after", "r-9"))
         assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
+
+
+async def test_a_redis_restart_that_lost_every_key_tells_no_socket_its_counterpart_went_offline(
+    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
+) -> None:
+    """Presence is rebuilt by each process's next heartbeat; a resync must not read it before then."""
+    first, second, database = pair_of_servers
+    owner, renter, chat_id = await chat_between(first, database)
+    async with await open_socket(first, renter["token"]) as renter_ws:
+        await next_frame(renter_ws, "hello")
+        async with await open_socket(second, owner["token"]) as owner_ws:
+            await next_frame(owner_ws, "hello")
+            online = await next_frame(renter_ws, "presence")
+            assert online == {"type": "presence", "user_id": owner["user_id"], "online": True}
+            private_redis.stop()
+            await private_redis.start()  # empty: it keeps nothing on disk
+            body = {"message": "back"}
+            r = await call(second, "POST", f"/api/chats/{chat_id}/messages", owner["token"], json=body)
+            assert r.status_code == 201, r.text
+            frames: list[dict[str, Any]] = []
+            wait = PRESENCE_RECHECK_SECONDS + PRESENCE_RECHECK_SPREAD_SECONDS + 3  # past every resync's presence read
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    while True:
+                        frames.append(json.loads(await renter_ws.recv()))
+    assert any(f["type"] == "message" and f["message"]["seq"] == 2 for f in frames), "the fan-out never came back"
+    assert [f for f in frames if f["type"] == "presence"] == []
 
 
 @pytest.fixture
