@@ -5,7 +5,8 @@ copy per socket, badges) and decoded once per process that hears it. With the
 standard library's `json` that was a tenth of a server's CPU at a few
 thousand messages a second; pydantic-core's Rust encoder, already installed
 for validation, does the same work in a quarter of the time (bench/README.md).
-The text is the same: compact, non-ASCII kept as it is.
+The JSON is the same, compact; non-ASCII is written as UTF-8, as frames
+always were and as published events, once escaped, now are too.
 
 What clients send is still decoded by `client_json`, which refuses input the
 standard decoder lets through and a server could not store or echo.
