@@ -71,6 +71,18 @@ async def renter_and_owner(
         yield renter_ws, owner_ws
 
 
+@asynccontextmanager
+async def owner_online(
+    renter_ws: ClientConnection, server: Server, owner: dict[str, Any]
+) -> AsyncIterator[ClientConnection]:
+    """The owner's socket on `server`, once the renter's socket has heard them come online."""
+    async with await open_socket(server, owner["token"]) as owner_ws:
+        await next_frame(owner_ws, "hello")
+        online = await next_frame(renter_ws, "presence", timeout=10)
+        assert online == {"type": "presence", "user_id": owner["user_id"], "online": True}
+        yield owner_ws
+
+
 async def test_messages_cross_between_two_processes(pair_of_servers: tuple[Server, Server, str]) -> None:
     first, second, database = pair_of_servers
     owner, renter, chat_id = await chat_between(first, database)
@@ -243,10 +255,7 @@ async def test_a_redis_restart_that_lost_every_key_tells_no_socket_its_counterpa
     owner, renter, chat_id = await chat_between(first, database)
     async with await open_socket(first, renter["token"]) as renter_ws:
         await next_frame(renter_ws, "hello")
-        async with await open_socket(second, owner["token"]) as owner_ws:
-            await next_frame(owner_ws, "hello")
-            online = await next_frame(renter_ws, "presence")
-            assert online == {"type": "presence", "user_id": owner["user_id"], "online": True}
+        async with owner_online(renter_ws, second, owner):
             private_redis.stop()
             await private_redis.start()  # empty: it keeps nothing on disk
             body = {"message": "back"}
@@ -309,10 +318,7 @@ async def test_a_presence_change_a_deaf_process_missed_reaches_its_sockets_after
         owner, renter, _ = await chat_between(first, database)
         async with await open_socket(first, renter["token"]) as renter_ws:
             await next_frame(renter_ws, "hello")
-            async with await open_socket(second, owner["token"]) as owner_ws:
-                await next_frame(owner_ws, "hello")
-                online = await next_frame(renter_ws, "presence", timeout=10)
-                assert online == {"type": "presence", "user_id": owner["user_id"], "online": True}
+            async with owner_online(renter_ws, second, owner):
                 deafen(redis_proxy)
             # The owner's last socket is gone: `second` announces it, `first` does not hear it.
             offline = await next_frame(renter_ws, "presence", timeout=30)
