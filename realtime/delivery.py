@@ -86,9 +86,7 @@ class Delivery:
     presence_seen: dict[str, Version] = field(default_factory=dict)
     # Whom hello and presence frames last said were online; None for nobody (most idle sockets: no set each).
     told_online: set[str] | None = None
-    # After a resync: when to read who of `recheck_users` (the counterparts then) is online.
-    recheck_at: float | None = None
-    recheck_users: tuple[str, ...] = ()
+    recheck_at: float | None = None  # after a resync: when to read who of the counterparts is online
 
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
@@ -257,7 +255,6 @@ class Delivery:
         for chat_id, _, reader_id, up_to_seq in states:  # receipts are marks: a repeated one changes nothing
             if up_to_seq:
                 await self.send({"type": "read", "chat_id": chat_id, "reader_id": reader_id, "up_to_seq": up_to_seq})
-        self.recheck_users = tuple(dict.fromkeys(other for _, _, other, _ in states))
         self.recheck_at = (
             time.monotonic() + PRESENCE_RECHECK_SECONDS + random.uniform(0, PRESENCE_RECHECK_SPREAD_SECONDS)
         )
@@ -271,16 +268,21 @@ class Delivery:
 
         Announcements lost with the other events would otherwise leave a counterpart shown online (or
         offline) until their next change. Those stamped before the floor are already in this read.
+
+        As hello: the floor stamped before the chats are read, so that a block committed after this read is
+        announced with a newer version; the counterparts read now, since one may have blocked meanwhile.
+        When Redis fails either read nothing is sent: what this process alone knows is wrong for the others.
         """
-        # When Redis fails either read, nothing is sent: what this process alone knows is wrong for the others.
         floor = await self.res.presence.version()
         if floor is None:
             return
-        online, stamp = await self.res.presence.snapshot(list(self.recheck_users))
+        async with self.res.read() as session:
+            others = await chats.counterpart_ids(session, self.user_id)
+        online, stamp = await self.res.presence.snapshot(others)
         if stamp is None:
             return
         told = self.told_online if self.told_online is not None else set()
-        for user_id in sorted(told | set(self.recheck_users)):
+        for user_id in sorted(told | set(others)):
             if (user_id in told) != (user_id in online):
                 await self.send({"type": "presence", "user_id": user_id, "online": user_id in online})
         self.told_online = online or None

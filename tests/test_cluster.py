@@ -83,6 +83,16 @@ async def owner_online(
         yield owner_ws
 
 
+async def frames_for(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
+    """Every frame the socket gets in the next `seconds`."""
+    frames: list[dict[str, Any]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while True:
+                frames.append(json.loads(await ws.recv()))
+    return frames
+
+
 async def test_messages_cross_between_two_processes(pair_of_servers: tuple[Server, Server, str]) -> None:
     first, second, database = pair_of_servers
     owner, renter, chat_id = await chat_between(first, database)
@@ -247,28 +257,55 @@ async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
         assert (await next_frame(owner_ws, "message", timeout=15))["message"]["seq"] == 8
 
 
-async def test_a_redis_restart_that_lost_every_key_tells_no_socket_its_counterpart_went_offline(
-    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
-) -> None:
-    """Presence is rebuilt by each process's next heartbeat; a resync must not read it before then."""
-    first, second, database = pair_of_servers
+# Past every resync's presence read, with a margin for the fan-out's reconnect.
+RECHECKED_SECONDS = PRESENCE_RECHECK_SECONDS + PRESENCE_RECHECK_SPREAD_SECONDS + 2
+
+
+@asynccontextmanager
+async def through_an_empty_redis_restart(
+    servers: tuple[Server, Server, str], private_redis: RedisServer
+) -> AsyncIterator[tuple[dict[str, Any], str, ClientConnection]]:
+    """The owner (on the second process) online for the renter's socket (on the first), then Redis restarted.
+
+    Yields the owner, the chat and the renter's socket. The private Redis keeps nothing on disk: it comes
+    back empty, and every socket resyncs.
+    """
+    first, second, database = servers
     owner, renter, chat_id = await chat_between(first, database)
     async with await open_socket(first, renter["token"]) as renter_ws:
         await next_frame(renter_ws, "hello")
         async with owner_online(renter_ws, second, owner):
             private_redis.stop()
-            await private_redis.start()  # empty: it keeps nothing on disk
-            body = {"message": "back"}
-            r = await call(second, "POST", f"/api/chats/{chat_id}/messages", owner["token"], json=body)
-            assert r.status_code == 201, r.text
-            frames: list[dict[str, Any]] = []
-            wait = PRESENCE_RECHECK_SECONDS + PRESENCE_RECHECK_SPREAD_SECONDS + 3  # past every resync's presence read
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    while True:
-                        frames.append(json.loads(await renter_ws.recv()))
+            await private_redis.start()
+            yield owner, chat_id, renter_ws
+
+
+async def test_a_redis_restart_that_lost_every_key_tells_no_socket_its_counterpart_went_offline(
+    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
+) -> None:
+    """Presence is rebuilt by each process's next heartbeat; a resync must not read it before then."""
+    second = pair_of_servers[1]
+    async with through_an_empty_redis_restart(pair_of_servers, private_redis) as (owner, chat_id, renter_ws):
+        body = {"message": "back"}
+        r = await call(second, "POST", f"/api/chats/{chat_id}/messages", owner["token"], json=body)
+        assert r.status_code == 201, r.text
+        frames = await frames_for(renter_ws, RECHECKED_SECONDS + 1)
     assert any(f["type"] == "message" and f["message"]["seq"] == 2 for f in frames), "the fan-out never came back"
     assert [f for f in frames if f["type"] == "presence"] == []
+
+
+async def test_a_counterpart_who_blocks_after_a_resync_is_not_shown_online_by_its_presence_read(
+    pair_of_servers: tuple[Server, Server, str], private_redis: RedisServer
+) -> None:
+    """A block hides the blocker's presence; the resync's later read must not undo that."""
+    second = pair_of_servers[1]
+    async with through_an_empty_redis_restart(pair_of_servers, private_redis) as (owner, chat_id, renter_ws):
+        await asyncio.sleep(2)  # the fan-out is back
+        r = await call(second, "POST", f"/api/chats/{chat_id}/block", owner["token"])
+        assert r.status_code == 200, r.text
+        frames = await frames_for(renter_ws, RECHECKED_SECONDS)
+    said = [f["online"] for f in frames if f["type"] == "presence" and f["user_id"] == owner["user_id"]]
+    assert said[-1:] == [False]
 
 
 @pytest.fixture
