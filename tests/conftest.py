@@ -234,6 +234,18 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
 
 
 @pytest.fixture
+def pair_of_servers(tmp_path: Path, private_redis: RedisServer) -> Iterator[tuple[Server, Server, str]]:
+    """Two processes sharing one database and one Redis."""
+    database = database_for(tmp_path)
+    env = server_env(database, private_redis.url, tmp_path / "uploads")
+    first = Server(env).start()
+    second = Server(env).start()
+    yield first, second, database
+    first.stop()
+    second.stop()
+
+
+@pytest.fixture
 async def database_proxy() -> AsyncIterator[TcpProxy]:
     """A TCP proxy in front of MariaDB that a test can cut and restore (`through` gives its URL)."""
     target = make_url(MYSQL_URL)

@@ -351,3 +351,21 @@ async def receive(mailbox: Mailbox, count: int, seconds: float = 5.0) -> list[An
     """The `n` of the next `count` test events, skipping nothing."""
     async with asyncio.timeout(seconds):
         return [(await mailbox.get())["n"] for _ in range(count)]
+
+
+async def drain_hello(*sockets: ClientConnection) -> None:
+    for ws in sockets:
+        await next_frame(ws, "hello")
+
+
+@asynccontextmanager
+async def renter_and_owner(
+    first: Server, second: Server, renter: dict[str, Any], owner: dict[str, Any]
+) -> AsyncIterator[tuple[ClientConnection, ClientConnection]]:
+    """The renter's socket on the first process and the owner's on the second, past their hellos."""
+    async with (
+        await open_socket(first, renter["token"]) as renter_ws,
+        await open_socket(second, owner["token"]) as owner_ws,
+    ):
+        await drain_hello(renter_ws, owner_ws)
+        yield renter_ws, owner_ws
