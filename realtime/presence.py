@@ -164,9 +164,7 @@ class Presence:
         now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
             for user_id in self._unsure:
-                pipe.zadd(user_key(user_id), {self.process_id: now})
-                pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
-                pipe.sadd(process_key(self.process_id), user_id)
+                self._hold(pipe, user_id, until=now)  # expired already: the next reap takes them
             pipe.zadd(PROCESSES_KEY, {self.process_id: now})
             await pipe.execute()
         log.info("presence: left this process's users for another process to announce offline")
@@ -289,7 +287,7 @@ class Presence:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for joining, user_id, _ in batch:
                     if joining:
-                        self._hold(pipe, user_id, now)
+                        self._hold(pipe, user_id, until=now + TTL_SECONDS)
                     else:
                         pipe.zrem(user_key(user_id), self.process_id)
                         pipe.srem(process_key(self.process_id), user_id)
@@ -339,7 +337,7 @@ class Presence:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(PROCESSES_KEY, {self.process_id: now + TTL_SECONDS})
             for user_id in users:
-                self._hold(pipe, user_id, now)
+                self._hold(pipe, user_id, until=now + TTL_SECONDS)
                 pipe.zcount(user_key(user_id), now, "+inf")
             for user_id in unsure - set(users):  # a leave that may not have been written
                 pipe.zrem(user_key(user_id), self.process_id)
@@ -354,9 +352,10 @@ class Presence:
         ]
         return [*came_back, *(unsure - set(came_back) - joining)]
 
-    def _hold(self, pipe: Pipeline, user_id: str, now: float) -> None:
-        """Queue the commands that record (or refresh) this process holding a socket of the user: three replies."""
-        pipe.zadd(user_key(user_id), {self.process_id: now + TTL_SECONDS})
+    def _hold(self, pipe: Pipeline, user_id: str, *, until: float) -> None:
+        """Queue the commands that record (or refresh) this process holding a socket of the user `until` then:
+        three replies."""
+        pipe.zadd(user_key(user_id), {self.process_id: until})
         pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
         pipe.sadd(process_key(self.process_id), user_id)
 
