@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, bindparam, case, func, literal, literal_co
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from errors import BadRequest, Forbidden, NotFound
+from errors import Forbidden, NotFound
 from persistence.lean import Lean, Runner
 from persistence.models import Chat, Contact, Property, User, chats_table, notifications_table
 from persistence.types import is_issued_id, quiet_update, written
@@ -108,7 +108,7 @@ async def open_as_renter(session: AsyncSession, renter: User, property_id: str, 
         return Opened(existing, created=False)
     prop = await active_property(session, property_id)
     if prop.owner_id == renter.id:
-        raise BadRequest("You cannot start a chat about your own property")
+        raise Forbidden("You cannot start a chat about your own property")
     return await insert_chat(session, prop, renter.id, "renter", now, contact_of=locked)
 
 
@@ -134,7 +134,7 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
     if renter is None or not renter.is_active or not renter.profile_visibility or renter.user_type == "owner":
         raise NotFound("Renter not found")
     if renter.id == owner.id:
-        raise BadRequest("You cannot start a chat with yourself")
+        raise Forbidden("You cannot start a chat with yourself")
     # Queue behind a renter's own opening, which holds the renter's row while it locks the property to
     # count the contact: this INSERT's foreign key checks lock the property, then the renter, and without
     # this share lock taken first the two deadlocked.

@@ -22,6 +22,11 @@ async def me(client: httpx.AsyncClient, user: dict[str, Any]) -> dict[str, Any]:
     return (await client.get("/api/auth/me", headers=bearer(user["token"]))).json()  # type: ignore[no-any-return]
 
 
+async def premium_until(settings: Settings, user: dict[str, Any], end: datetime) -> None:
+    change = update(User).where(User.id == user["user_id"]).values(subscription_tier="premium", subscription_end=end)
+    await run_sql(settings.database_url, lambda s: s.execute(change))
+
+
 async def test_opening_a_chat_stores_the_first_message_and_notifies_the_owner(
     client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
 ) -> None:
@@ -134,12 +139,17 @@ async def test_initiate_refusals_change_nothing(
 async def test_nobody_chats_about_their_own_property(
     client: httpx.AsyncClient, register: Register, make_property: MakeProperty
 ) -> None:
+    """Allowed to open chats, not this one: the contract's 403, with nothing counted or opened."""
     both = await register(user_type="both")
     own = await make_property(both)
-    r = await client.post(
-        "/api/chats/initiate", json={"property_id": own, "initial_message": "Hi"}, headers=bearer(both["token"])
-    )
-    assert r.status_code == 400, r.text
+    as_renter = {"property_id": own, "initial_message": "Hi"}
+    r = await client.post("/api/chats/initiate", json=as_renter, headers=bearer(both["token"]))
+    assert r.status_code == 403 and r.json() == {"detail": "You cannot start a chat about your own property"}
+    as_owner = as_renter | {"renter_id": both["user_id"]}
+    r = await client.post("/api/chats/initiate-with-renter", json=as_owner, headers=bearer(both["token"]))
+    assert r.status_code == 403 and r.json() == {"detail": "You cannot start a chat with yourself"}
+    assert (await me(client, both))["contacts_used"] == 0
+    assert (await client.get("/api/chats", headers=bearer(both["token"]))).json()["total_count"] == 0
 
 
 async def test_a_free_renter_contacts_at_most_five_properties(
@@ -193,16 +203,38 @@ async def test_a_premium_renter_has_no_contact_limit(
 ) -> None:
     owner = await register(user_type="owner")
     renter = await register()
-    until = datetime.now(UTC) + timedelta(days=30)
-    await run_sql(
-        settings.database_url,
-        lambda s: s.execute(
-            update(User).where(User.id == renter["user_id"]).values(subscription_tier="premium", subscription_end=until)
-        ),
-    )
+    await premium_until(settings, renter, datetime.now(UTC) + timedelta(days=30))
     for _ in range(7):
         await open_chat(client, renter, await make_property(owner))
     assert (await me(client, renter))["contacts_used"] == 7
+
+
+async def test_a_renter_whose_premium_has_lapsed_is_held_to_the_free_limit(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, settings: Settings
+) -> None:
+    owner = await register(user_type="owner")
+    renter = await register()
+    await premium_until(settings, renter, datetime.now(UTC) - timedelta(minutes=1))
+    for _ in range(5):
+        await open_chat(client, renter, await make_property(owner))
+    r = await client.post(
+        "/api/chats/initiate",
+        json={"property_id": await make_property(owner), "initial_message": "Hi"},
+        headers=bearer(renter["token"]),
+    )
+    assert r.status_code == 403 and r.json() == {"detail": "Contact limit reached. Upgrade to premium."}
+    assert (await me(client, renter))["contacts_used"] == 5
+
+
+async def test_a_renter_opening_a_chat_counts_one_contact_in_the_propertys_analytics(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], register: Register
+) -> None:
+    owner, renter, property_id = pair
+    analytics = f"/api/properties/{property_id}/analytics"
+    await open_chat(client, renter, property_id)
+    await open_chat(client, renter, property_id, "Hello again")  # the same chat: not a new contact
+    await open_chat(client, await register(), property_id)
+    assert (await client.get(analytics, headers=bearer(owner["token"]))).json()["total_contacts"] == 2
 
 
 async def test_opening_an_existing_chat_again_works_after_the_listing_is_let_or_the_renter_hides(
