@@ -183,14 +183,20 @@ async def test_message_validation(client: httpx.AsyncClient, pair: tuple[dict[st
     assert [m["seq"] for m in history["messages"]] == [1, 2, 3, 4, 5]  # nothing refused was stored
 
 
+async def chat_up_to(client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], seq: int) -> str:
+    """A chat the renter opened, with messages from both sides up to `seq`."""
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    for n in range(2, seq + 1):
+        await send(client, owner if n % 2 else renter, chat_id, message=f"m{n}")
+    return chat_id
+
+
 async def test_history_pages_both_ways(
     client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
 ) -> None:
-    owner, renter, property_id = pair
-    chat_id = await open_chat(client, renter, property_id)
-    for n in range(2, 11):
-        await send(client, owner if n % 2 else renter, chat_id, message=f"m{n}")
-    headers = bearer(renter["token"])
+    chat_id = await chat_up_to(client, pair, 10)
+    headers = bearer(pair[1]["token"])  # the renter's
     url = f"/api/chats/{chat_id}/messages"
     latest = (await client.get(url, params={"limit": 4}, headers=headers)).json()
     assert [m["seq"] for m in latest["messages"]] == [7, 8, 9, 10] and latest["has_more"] is True
@@ -203,6 +209,32 @@ async def test_history_pages_both_ways(
     assert (await client.get(url, params={"after_seq": 2**40}, headers=headers)).json()["messages"] == []
     for params in ({"before_seq": 3, "after_seq": 1}, {"limit": 101}, {"limit": 0}, {"after_seq": -1}):
         assert (await client.get(url, params=params, headers=headers)).status_code == 422, params
+
+
+async def test_the_chat_list_shows_the_latest_activity_first_a_page_at_a_time(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty
+) -> None:
+    owner = await register(user_type="owner")
+    chat_ids = [await open_chat(client, await register(), await make_property(owner)) for _ in range(3)]
+    await send(client, owner, chat_ids[0], message="Still looking?")  # the oldest chat has the latest message
+    url, headers = "/api/chats", bearer(owner["token"])
+    first = (await client.get(url, params={"limit": 2}, headers=headers)).json()
+    second = (await client.get(url, params={"limit": 2, "page": 2}, headers=headers)).json()
+    assert [c["chat_id"] for c in first["chats"] + second["chats"]] == [chat_ids[0], chat_ids[2], chat_ids[1]]
+    assert (first["total_count"], first["page"], first["has_more"]) == (3, 1, True)
+    assert (second["total_count"], second["page"], second["has_more"]) == (3, 2, False)
+
+
+async def test_opening_a_chat_shows_its_latest_fifty_messages_unless_asked_for_another_number(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, _, _ = pair
+    chat_id = await chat_up_to(client, pair, 52)
+    url, headers = f"/api/chats/{chat_id}", bearer(owner["token"])
+    detail = (await client.get(url, headers=headers)).json()
+    assert [m["seq"] for m in detail["messages"]] == list(range(3, 53)) and detail["has_more_messages"] is True
+    few = (await client.get(url, params={"limit": 5}, headers=headers)).json()
+    assert [m["seq"] for m in few["messages"]] == list(range(48, 53))
 
 
 async def test_a_read_mark_must_be_a_json_integer(

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import MakeProperty, Register, bearer, open_chat
+from tests.live import Server, call, chat_between, next_frame, open_socket
 
 
 async def notes(client: httpx.AsyncClient, user: dict[str, Any], **params: Any) -> dict[str, Any]:
@@ -47,3 +48,13 @@ async def test_an_owner_reads_their_notifications_one_then_all_and_nobody_else_c
     assert r.json() == {"updated": 0}
     assert (await notes(client, owner))["unread_count"] == 0
     assert (await notes(client, renter))["total_count"] == 0  # the renter was never notified
+
+
+async def test_marking_all_read_pushes_the_new_totals_to_the_users_sockets(server: Server, database_url: str) -> None:
+    owner, _, _ = await chat_between(server, database_url)  # the owner has the new chat's notification and "Hi"
+    async with await open_socket(server, owner["token"]) as ws:
+        await next_frame(ws, "hello")
+        r = await call(server, "POST", "/api/notifications/read-all", owner["token"])
+        assert r.json() == {"updated": 1}
+        badge = await next_frame(ws, "badge")
+    assert badge == {"type": "badge", "unread_messages": 1, "unread_notifications": 0}
