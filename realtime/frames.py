@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, fie
 
 from http_api.schemas.chats import Attachment, ClientId, JsonSeq, MessageText
 from http_api.schemas.common import Input, Url
+from persistence.messages import MAX_MESSAGE_CHARS
 
 ChatId = Annotated[str, Field(min_length=1, max_length=36)]
 _client_id = TypeAdapter(ClientId)
@@ -97,9 +98,11 @@ def parse(data: Any) -> ClientFrame:
         where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
         raise FrameError("bad_frame", f"{where}: {first['msg']}", client_id) from None
     if isinstance(frame, SendFrame):
+        # By the length itself: the validation error's text quotes the message ("I pay at most 20k").
+        if len(frame.message) > MAX_MESSAGE_CHARS:
+            raise FrameError("too_long", f"Message must be at most {MAX_MESSAGE_CHARS} characters", frame.client_id)
         try:
             _text.validate_python(frame.message)
         except ValidationError as exc:
-            code = "too_long" if "at most" in str(exc) else "bad_frame"
-            raise FrameError(code, exc.errors(include_url=False)[0]["msg"], frame.client_id) from None
+            raise FrameError("bad_frame", exc.errors(include_url=False)[0]["msg"], frame.client_id) from None
     return frame

@@ -135,6 +135,7 @@ async def test_refused_frames_get_error_frames_and_store_nothing(server: Server,
             (send_frame(chat_id, "x" * 4001, " c-long "), "too_long", " c-long "),  # echoed as sent
             (send_frame(chat_id, "hi", "   "), "bad_frame", "   "),
             (send_frame(chat_id, "\u200b\u200b", "c-invisible"), "bad_frame", "c-invisible"),
+            (send_frame(chat_id, "I pay at most 20k\x00", "c-nul"), "bad_frame", "c-nul"),
             (send_frame("no-such-chat", "hi", "c-404"), "forbidden", "c-404"),
             # MariaDB's collation matches ids whatever their case: a variant is no id of ours.
             (send_frame(chat_id.upper(), "hi", "c-case"), "forbidden", "c-case"),
