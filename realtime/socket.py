@@ -47,6 +47,8 @@ log = logging.getLogger("homer.ws")
 # second, so this is only reached when storage stalls; then frames are refused.
 MAX_PENDING_FRAMES = 100
 DRAIN_SECONDS = 5.0
+# Syncs accepted and not yet answered: a reconnect's sync, then one per chat the user opens meanwhile.
+MAX_SYNCS_WAITING = 4
 # How long a close may wait for the client to take its frame: one that stopped reading never does.
 CLOSE_SECONDS = 5.0
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN_ORIGIN = 4401, 4403
@@ -97,7 +99,7 @@ class Connection:
     # chat_id -> who hears our typing, or BLOCKED: the writer marks a chat when it is blocked (outbox.BLOCKED_TYPE)
     counterparts: dict[str, str] = field(default_factory=dict)
     pending: asyncio.Queue[Any] | None = None  # frames for the worker; both are made by the first such frame
-    syncing: bool = False  # a sync was accepted and its `synced` not yet sent
+    syncs: int = 0  # syncs accepted and their `synced` not yet sent
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # What ended the connection: the first of its tasks to finish, or a Close from a timer or the mailbox.
     stopped: asyncio.Future[asyncio.Task[None] | Close] = field(
@@ -238,11 +240,12 @@ class Connection:
         if isinstance(frame, PingFrame):
             self.reply({"type": "pong"})
         elif isinstance(frame, SyncFrame):
-            # One at a time: each may hold a thousand chats until the writer gets to it, and a client that
-            # stopped reading could otherwise queue a mailbox's worth of them (tens of MB) before 1013.
-            if self.syncing:
-                raise FrameError("rate_limited", "A sync is still being answered; send the next after synced")
-            self.syncing = True
+            # A few at a time, each answered in turn with its own `synced`: each may hold a thousand chats
+            # until the writer gets to it, and a client that stopped reading could otherwise queue a mailbox's
+            # worth of them (tens of MB) before 1013.
+            if self.syncs >= MAX_SYNCS_WAITING:
+                raise FrameError("rate_limited", "Too many syncs waiting; send the next after a synced")
+            self.syncs += 1
             self.mailbox.deliver({"type": "_sync", "chats": frame.chats, "answered": self.sync_answered})
         elif isinstance(frame, (SendFrame, ReadFrame, TypingFrame)):
             if self.pending is None:
@@ -256,7 +259,7 @@ class Connection:
             raise FrameError("bad_frame", "Already authenticated")
 
     def sync_answered(self) -> None:
-        self.syncing = False
+        self.syncs -= 1
 
     def refuse(self, exc: FrameError) -> None:
         self.reply(exc.frame())

@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from realtime.socket import MAX_SYNCS_WAITING
 from tests.conftest import through
 from tests.live import Server, call, chat_between, frames_until, next_frame, open_socket
 from tests.tcp_proxy import TcpProxy
@@ -47,10 +48,10 @@ async def test_opening_a_chat_shows_no_message_newer_than_what_it_marked_read(
     assert totals.json()["unread_count"] == left_unread
 
 
-async def test_a_sync_sent_while_another_is_answered_is_refused_and_the_first_is_answered_whole(
+async def test_syncs_sent_while_one_is_answered_wait_their_turn_up_to_a_bound(
     proxied_server: Server, database_proxy: TcpProxy
 ) -> None:
-    """One sync at a time per socket: a client that stops reading cannot queue thousands of them."""
+    """Each gets its own `synced`, in turn; past MAX_SYNCS_WAITING a client that stops reading cannot queue more."""
     _, renter, chat_id = await chat_between(proxied_server, through(database_proxy))
     async with await open_socket(proxied_server, renter["token"]) as renter_ws:
         await next_frame(renter_ws, "hello")
@@ -58,11 +59,12 @@ async def test_a_sync_sent_while_another_is_answered_is_refused_and_the_first_is
         hold = database_proxy.hold_reply(b"SELECT chats.id, chats.status, chats.last_seq")  # chats.statuses
         await renter_ws.send(sync)
         await asyncio.wait_for(hold.seen.wait(), 10)
-        await renter_ws.send(sync)
+        for _ in range(MAX_SYNCS_WAITING):  # the last of these is one too many
+            await renter_ws.send(sync)
         hold.release()
-        frames = await frames_until(renter_ws, "synced")
-        assert [(f["type"], f.get("message", {}).get("seq")) for f in frames] == [("message", 1), ("synced", None)]
-        refused = await next_frame(renter_ws)
-        assert (refused["type"], refused["code"]) == ("error", "rate_limited"), refused
-        await renter_ws.send(sync)  # after `synced`, the next is answered: nothing this socket did not send
+        frames = [await next_frame(renter_ws) for _ in range(MAX_SYNCS_WAITING + 2)]
+        seen = [(f["type"], f.get("message", {}).get("seq"), f.get("code")) for f in frames]
+        answers = [("message", 1, None), *[("synced", None, None)] * MAX_SYNCS_WAITING]
+        assert seen == [*answers, ("error", None, "rate_limited")], seen  # the first is answered whole
+        await renter_ws.send(sync)  # with the others answered, the next is taken: nothing this socket did not send
         assert await frames_until(renter_ws, "synced") == [{"type": "synced"}]
