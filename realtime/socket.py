@@ -100,6 +100,7 @@ class Connection:
     counterparts: dict[str, str] = field(default_factory=dict)
     pending: asyncio.Queue[Any] | None = None  # frames for the worker; both are made by the first such frame
     syncs: int = 0  # syncs accepted and their `synced` not yet sent
+    reads: dict[str, int] = field(default_factory=dict)  # chat_id -> up_to_seq of a read the worker has not begun
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # What ended the connection: the first of its tasks to finish, or a Close from a timer or the mailbox.
     stopped: asyncio.Future[asyncio.Task[None] | Close] = field(
@@ -235,6 +236,11 @@ class Connection:
                 self.refuse(exc)
 
     def accept(self, frame: Any) -> None:
+        if isinstance(frame, ReadFrame) and frame.chat_id in self.reads:
+            # Reads only move forward: one still waiting for the worker takes the higher seq, and the burst
+            # of a client marking each message it shows costs one write, is never refused, never floods.
+            self.reads[frame.chat_id] = max(self.reads[frame.chat_id], frame.up_to_seq)
+            return
         if not self.limits.allow(frame.type):
             raise FrameError("rate_limited", f"Too many {frame.type} frames", getattr(frame, "client_id", None))
         if isinstance(frame, PingFrame):
@@ -255,6 +261,8 @@ class Connection:
                 self.pending.put_nowait(frame)
             except asyncio.QueueFull:
                 raise FrameError("unavailable", "Busy; try again", getattr(frame, "client_id", None)) from None
+            if isinstance(frame, ReadFrame):
+                self.reads[frame.chat_id] = frame.up_to_seq
         else:
             raise FrameError("bad_frame", "Already authenticated")
 
@@ -282,7 +290,8 @@ class Connection:
         if isinstance(frame, SendFrame):
             await self.send_message(frame)
         elif isinstance(frame, ReadFrame):
-            await self.guarded(to_the_end(actions.mark_read(self.res, self.user_id, frame.chat_id, frame.up_to_seq)))
+            up_to_seq = self.reads.pop(frame.chat_id)  # with the reads merged into it since it was accepted
+            await self.guarded(to_the_end(actions.mark_read(self.res, self.user_id, frame.chat_id, up_to_seq)))
         elif isinstance(frame, TypingFrame):
             await self.typing(frame.chat_id)
 
