@@ -10,11 +10,15 @@ import socket
 import struct
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import jwt
 import pytest
+from sqlalchemy import update
 
+from persistence.models import RealtimeTicket, User
+from persistence.types import utcnow
 from settings import DEV_JWT_SECRET
 from tests.conftest import REDIS_URL, database_for
 from tests.live import (
@@ -26,6 +30,7 @@ from tests.live import (
     next_frame,
     open_socket,
     register,
+    run_sql,
     server_env,
 )
 
@@ -94,6 +99,33 @@ async def test_bad_credentials_and_origins_are_closed(server: Server) -> None:
     async with await open_socket(server, renter["token"], origin="https://evil.example") as ws:
         assert await closed_with(ws) == 4403
     async with await open_socket(server, renter["token"], origin=ORIGIN) as ws:
+        assert (await next_frame(ws))["type"] == "hello"
+
+
+async def test_a_revoked_token_a_ticket_past_its_minute_and_an_inactive_user_are_closed_with_4401(
+    server: Server, database_url: str
+) -> None:
+    """Checked at connect, each way a credential can come, against the same users and revocations as REST."""
+    renter, stale, inactive = await register(server), await register(server), await register(server)
+    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
+    assert (await call(server, "POST", "/api/auth/logout", renter["token"])).status_code == 200
+    past = (await call(server, "POST", "/api/realtime/ticket", stale["token"])).json()["ticket"]
+    gone = utcnow() - timedelta(seconds=1)
+    expire = update(RealtimeTicket).where(RealtimeTicket.user_id == stale["user_id"]).values(expires_at=gone)
+    await run_sql(database_url, lambda s: s.execute(expire))
+    await run_sql(
+        database_url, lambda s: s.execute(update(User).where(User.id == inactive["user_id"]).values(is_active=False))
+    )
+    for refused in (renter, inactive):
+        async with await open_socket(server, refused["token"]) as ws:
+            assert await closed_with(ws) == 4401
+        async with await open_socket(server) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": refused["token"]}))
+            assert await closed_with(ws) == 4401
+    for refused_ticket in (ticket, past):  # issued before the logout; past its expiry
+        async with await open_socket(server, ticket=refused_ticket) as ws:
+            assert await closed_with(ws) == 4401
+    async with await open_socket(server, stale["token"]) as ws:  # the ticket's token itself is still good
         assert (await next_frame(ws))["type"] == "hello"
 
 
