@@ -7,7 +7,17 @@ import json
 
 import pytest
 
-from tests.live import Server, call, chat_between, frames_until, next_frame, open_socket, send_frame
+from tests.live import (
+    Server,
+    call,
+    chat_between,
+    drain_hello,
+    frames_until,
+    next_frame,
+    open_socket,
+    renter_and_owner,
+    send_frame,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,12 +29,7 @@ async def test_a_burst_of_reads_is_merged_never_refused_and_marks_up_to_the_high
     for n in range(2, 6):
         sent = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": f"m{n}"})
         assert sent.status_code == 201, sent.text
-    async with (
-        await open_socket(server, owner["token"]) as owner_ws,
-        await open_socket(server, renter["token"]) as renter_ws,
-    ):
-        await next_frame(owner_ws, "hello")
-        await next_frame(renter_ws, "hello")
+    async with renter_and_owner(server, server, renter, owner) as (renter_ws, owner_ws):
         for seq in range(1, 101):  # past the limit of 30 other frames a second, and of 40 refusals
             await owner_ws.send(json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": seq}))
         await owner_ws.send(json.dumps({"type": "ping"}))
@@ -45,8 +50,7 @@ async def test_typing_reaches_only_the_counterpart_and_at_most_five_a_second(ser
         await open_socket(server, renter["token"]) as other_tab,
         await open_socket(server, owner["token"]) as owner_ws,
     ):
-        for ws in (renter_ws, other_tab, owner_ws):
-            await next_frame(ws, "hello")
+        await drain_hello(renter_ws, other_tab, owner_ws)
         for _ in range(6):
             await renter_ws.send(json.dumps({"type": "typing", "chat_id": chat_id}))
         await renter_ws.send(send_frame(chat_id, "After typing", "after-typing"))  # published after the typing
