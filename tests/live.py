@@ -269,6 +269,13 @@ async def mark_verified(url: str, property_id: str) -> None:
     await run_sql(url, verify)
 
 
+async def post_messages(server: Server, user: dict[str, Any], chat_id: str, seqs: range) -> None:
+    """Messages "m<seq>" sent by REST, each checked to get the seq it is named for."""
+    for n in seqs:
+        r = await call(server, "POST", f"/api/chats/{chat_id}/messages", user["token"], json={"message": f"m{n}"})
+        assert r.status_code == 201 and r.json()["seq"] == n, r.text
+
+
 async def set_premium(url: str, user_id: str, days: int = 30) -> None:
     """Give a user a premium subscription ending in `days` (negative: one that has lapsed)."""
     end = datetime.now(UTC) + timedelta(days=days)

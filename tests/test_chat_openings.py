@@ -6,25 +6,19 @@ Messages, their seq and read state are in test_chats.py; archive and block in te
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from persistence.models import Contact, User
+from persistence.models import Contact
 from settings import Settings
 from tests.conftest import MakeProperty, Register, bearer, open_chat
-from tests.live import run_sql
+from tests.live import run_sql, set_premium
 
 
 async def me(client: httpx.AsyncClient, user: dict[str, Any]) -> dict[str, Any]:
     return (await client.get("/api/auth/me", headers=bearer(user["token"]))).json()  # type: ignore[no-any-return]
-
-
-async def premium_until(settings: Settings, user: dict[str, Any], end: datetime) -> None:
-    change = update(User).where(User.id == user["user_id"]).values(subscription_tier="premium", subscription_end=end)
-    await run_sql(settings.database_url, lambda s: s.execute(change))
 
 
 async def test_opening_a_chat_stores_the_first_message_and_notifies_the_owner(
@@ -203,7 +197,7 @@ async def test_a_premium_renter_has_no_contact_limit(
 ) -> None:
     owner = await register(user_type="owner")
     renter = await register()
-    await premium_until(settings, renter, datetime.now(UTC) + timedelta(days=30))
+    await set_premium(settings.database_url, renter["user_id"])
     for _ in range(7):
         await open_chat(client, renter, await make_property(owner))
     assert (await me(client, renter))["contacts_used"] == 7
@@ -214,7 +208,7 @@ async def test_a_renter_whose_premium_has_lapsed_is_held_to_the_free_limit(
 ) -> None:
     owner = await register(user_type="owner")
     renter = await register()
-    await premium_until(settings, renter, datetime.now(UTC) - timedelta(minutes=1))
+    await set_premium(settings.database_url, renter["user_id"], days=-1)
     for _ in range(5):
         await open_chat(client, renter, await make_property(owner))
     r = await client.post(

@@ -20,6 +20,7 @@ from tests.live import (
     make_property,
     next_frame,
     open_socket,
+    post_messages,
     register,
     send_frame,
     server_env,
@@ -263,12 +264,6 @@ async def test_sync_sends_each_message_once_around_what_came_live(server: Server
 async def synced_seqs(ws: ClientConnection, chats: dict[str, int]) -> list[int]:
     await ws.send(json.dumps({"type": "sync", "chats": chats}))
     return [f["message"]["seq"] for f in await frames_until(ws, "synced") if f["type"] == "message"]
-
-
-async def post_messages(server: Server, user: dict[str, Any], chat_id: str, seqs: range) -> None:
-    for n in seqs:
-        r = await call(server, "POST", f"/api/chats/{chat_id}/messages", user["token"], json={"message": f"m{n}"})
-        assert r.status_code == 201 and r.json()["seq"] == n, r.text
 
 
 async def test_sync_sends_nothing_again_of_a_chat_that_began_after_hello(server: Server) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import jwt
 import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import RealtimeTicket, User
 from persistence.types import utcnow
@@ -111,11 +112,14 @@ async def test_a_revoked_token_a_ticket_past_its_minute_and_an_inactive_user_are
     assert (await call(server, "POST", "/api/auth/logout", renter["token"])).status_code == 200
     past = (await call(server, "POST", "/api/realtime/ticket", stale["token"])).json()["ticket"]
     gone = utcnow() - timedelta(seconds=1)
-    expire = update(RealtimeTicket).where(RealtimeTicket.user_id == stale["user_id"]).values(expires_at=gone)
-    await run_sql(database_url, lambda s: s.execute(expire))
-    await run_sql(
-        database_url, lambda s: s.execute(update(User).where(User.id == inactive["user_id"]).values(is_active=False))
-    )
+
+    async def expire_and_deactivate(session: AsyncSession) -> None:
+        await session.execute(
+            update(RealtimeTicket).where(RealtimeTicket.user_id == stale["user_id"]).values(expires_at=gone)
+        )
+        await session.execute(update(User).where(User.id == inactive["user_id"]).values(is_active=False))
+
+    await run_sql(database_url, expire_and_deactivate)
     for refused in (renter, inactive):
         async with await open_socket(server, refused["token"]) as ws:
             assert await closed_with(ws) == 4401

@@ -15,6 +15,7 @@ from tests.live import (
     frames_until,
     next_frame,
     open_socket,
+    post_messages,
     renter_and_owner,
     send_frame,
 )
@@ -26,9 +27,7 @@ async def test_a_burst_of_reads_is_merged_never_refused_and_marks_up_to_the_high
     server: Server, database_url: str
 ) -> None:
     owner, renter, chat_id = await chat_between(server, database_url)  # the renter's first message, unread
-    for n in range(2, 6):
-        sent = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json={"message": f"m{n}"})
-        assert sent.status_code == 201, sent.text
+    await post_messages(server, renter, chat_id, range(2, 6))
     async with renter_and_owner(server, server, renter, owner) as (renter_ws, owner_ws):
         for seq in range(1, 101):  # past the limit of 30 other frames a second, and of 40 refusals
             await owner_ws.send(json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": seq}))
