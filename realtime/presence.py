@@ -201,7 +201,7 @@ class Presence:
         lock = self._turns.setdefault(user_id, asyncio.Lock())
         self._queued[user_id] += 1
         try:
-            async with lock, asyncio.timeout(ANNOUNCE_SECONDS):
+            async with asyncio.timeout(ANNOUNCE_SECONDS), lock:  # the wait for earlier ones counts too
                 await self.announce(user_id, online, partial(self._holds, user_id, online))
         finally:
             self._queued[user_id] -= 1

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from realtime import presence
 from realtime.presence import Check, Presence
 from tests.live import RedisServer
 from tests.presence_trackers import Database, running, tracking
@@ -84,3 +85,27 @@ async def test_a_stop_whose_own_reap_runs_out_of_time_hands_its_users_to_another
         await survivor.reap()
         assert sorted(survivors.announced) == sorted([(left, False), (connected, False)])
         assert await survivor.online([left, connected]) == set()
+
+
+async def test_an_announcement_queued_behind_a_hung_one_gives_up_in_its_own_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tab closed and reopened while the database hangs: its socket waits ANNOUNCE_SECONDS, not one per turn."""
+    monkeypatch.setattr(presence, "ANNOUNCE_SECONDS", 1.0)
+    reading = asyncio.Event()
+
+    async def hung(user_id: str, online: bool, still: Check) -> None:
+        reading.set()
+        await asyncio.Event().wait()  # the read of whom to tell never comes back
+
+    tracker = Presence(None, hung)
+    user = uuid.uuid4().hex
+    opening = asyncio.create_task(tracker.connected(user))
+    await reading.wait()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await tracker.disconnected(user)  # the first is still announcing; this one waits its turn
+    took = loop.time() - started
+    await opening
+    assert took < 1.5, took  # 2 s when the wait for the turn came on top of its own second
+    assert tracker.unsure == {user}  # for the next heartbeat to announce as things then stand
