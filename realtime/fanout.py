@@ -219,8 +219,11 @@ class Fanout:
     async def _supervise(self) -> None:
         while True:
             try:
-                if self._backend is not None and self.available:
-                    await self._until_lost(self._backend)
+                if self._backend is not None:
+                    if self.available:
+                        await self._until_lost(self._backend)
+                    # Also when it was lost before `_attach` ended (its subscribes yield): the next `_attach`
+                    # would otherwise leave that Broadcast undisposed, its listener task and client kept.
                     await self._shielded(self._detach())
                 await self._until_answering()
                 await self._shielded(self._attach(resync=True))
