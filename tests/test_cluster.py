@@ -12,6 +12,7 @@ import signal
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from realtime.presence import REAP_EVERY, TTL_SECONDS
 from tests.live import (
     Server,
     call,
@@ -122,9 +123,13 @@ async def test_a_crashed_process_does_not_leave_its_users_online(
         await drain_hello(owner_ws)
         renter_ws = await open_socket(first, renter["token"])
         assert (await next_frame(owner_ws, "presence"))["online"] is True
+        loop = asyncio.get_running_loop()
+        killed = loop.time()
         first.stop(signal.SIGKILL)
         offline = await next_frame(owner_ws, "presence", timeout=75)
         assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}
+        # Its entry expires a TTL after its last heartbeat, and a reaper looks every REAP_EVERY seconds.
+        assert loop.time() - killed < TTL_SECONDS + REAP_EVERY + 5
         await renter_ws.close()
 
 

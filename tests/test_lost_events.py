@@ -161,11 +161,14 @@ async def test_a_subscription_that_dies_without_a_reset_is_noticed_and_its_socke
         owner, renter, chat_id = await chat_between(server, database)
         async with await open_socket(server, owner["token"]) as owner_ws:
             await next_frame(owner_ws, "hello")
+            await frames_for(owner_ws, 1.0)  # the chat's notification and its badge, when they came after hello
             deafen(redis_proxy)
             body = {"message": "Are you still there?"}
             r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
             assert r.status_code == 201, r.text
             assert (await message_at(owner_ws, 2, timeout=20))["message"] == body["message"]
+            # Its badge event was lost too: the resync counts afresh.
+            assert (await next_frame(owner_ws, "badge", timeout=5))["unread_messages"] == 2
             r = await call(server, "POST", f"/api/chats/{chat_id}/messages", renter["token"], json=body)
             assert (await message_at(owner_ws, 3, timeout=10))["seq"] == 3  # live again
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from realtime.socket import CLOSE_SECONDS
 from tests.conftest import REDIS_URL, database_for
 from tests.live import Server, bearer, chat_between, next_frame, open_socket, server_env
 
@@ -77,20 +78,28 @@ async def test_a_slow_consumer_is_cut_off_without_delaying_others(tmp_path: Path
             stalled = await asyncio.to_thread(stalled_socket, server, owner["token"])
             total = 400
             received: list[int] = []
+            loop = asyncio.get_running_loop()
+            stored_at: dict[int, float] = {}  # message number -> when its POST was answered
+            delays: list[float] = []  # from that answer to the fast socket's copy
 
             async def read_fast() -> None:
                 while len(received) < total:
-                    received.append((await next_frame(fast, "message", timeout=30))["message"]["seq"])
+                    message = (await next_frame(fast, "message", timeout=30))["message"]
+                    received.append(message["seq"])
+                    delays.append(loop.time() - stored_at.get(int(message["message"][:4]), loop.time()))
 
             async def write(http: httpx.AsyncClient, worker: int) -> None:
                 for n in range(worker, total, 8):
                     body = {"message": f"{n:04d} " + BULKY_TEXT, "attachments": BULKY_FILES, "client_id": f"w-{n}"}
                     r = await http.post(f"/api/chats/{chat_id}/messages", json=body)
                     assert r.status_code == 201, r.text
+                    stored_at[n] = loop.time()
 
             async with httpx.AsyncClient(base_url=server.http, headers=bearer(renter["token"]), timeout=30) as http:
                 await asyncio.gather(read_fast(), *(write(http, w) for w in range(8)))
             assert received == list(range(2, total + 2))
+            # Cutting the stalled socket off waits up to 5 s for its close frame: nobody else waits for that.
+            assert max(delays) < CLOSE_SECONDS / 2, max(delays)
             tail = await asyncio.to_thread(drain_until_closed, stalled)
             # The close frame: opcode 0x88, then the code 1013 (0x03f5) and its reason.
             assert b"\x88" in tail and b"\x03\xf5Too far behind" in tail

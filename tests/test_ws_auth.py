@@ -167,6 +167,25 @@ async def test_a_socket_closes_when_its_token_expires(server: Server) -> None:
         assert await closed_with(ws) == 4401
 
 
+async def test_a_ticket_socket_lives_as_long_as_the_token_not_the_ticket(server: Server, database_url: str) -> None:
+    """The ticket is spent on connecting; the socket then answers to the token it stood for."""
+    renter = await register(server)
+    ticket = (await call(server, "POST", "/api/realtime/ticket", renter["token"])).json()["ticket"]
+    soon = utcnow() + timedelta(seconds=2)
+
+    async def expire_soon(session: AsyncSession) -> None:
+        await session.execute(
+            update(RealtimeTicket).where(RealtimeTicket.user_id == renter["user_id"]).values(expires_at=soon)
+        )
+
+    await run_sql(database_url, expire_soon)
+    async with await open_socket(server, ticket=ticket) as ws:
+        await next_frame(ws, "hello")
+        await asyncio.sleep((soon - utcnow()).total_seconds() + 1)
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await next_frame(ws, "pong"))["type"] == "pong"
+
+
 def leave_right_after_upgrading(server: Server, token: str) -> None:
     """Send an authenticated upgrade request and reset the connection before anything comes back."""
     raw = socket.create_connection(("127.0.0.1", server.port))
