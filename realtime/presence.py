@@ -3,10 +3,11 @@
 A user is online while at least one socket of theirs is open on any process.
 Each process counts its own sockets per user. With Redis, each user has a
 sorted set `presence:u:<user>` of the processes holding a socket, scored by
-an expiry that the process's heartbeat keeps pushing forward; a process that
-dies stops refreshing, its entries fall below "now" and stop counting, and
-the first surviving process to notice reaps them and announces who went
-offline. With `memory://` there is one process and the counts are the truth.
+an expiry (on Redis's clock, not the host's) that the process's heartbeat
+keeps pushing forward; a process that dies stops refreshing, its entries
+fall below "now" and stop counting, and the first surviving process to
+notice reaps them and announces who went offline. With `memory://` there is
+one process and the counts are the truth.
 
 Announcing reads the database before it publishes, and two reads of one user
 can finish in either order: a tab closed and at once reopened could leave its
@@ -45,7 +46,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -55,7 +55,7 @@ from urllib.parse import urlparse
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from realtime.presence_stamps import Checks, Version, process_key, stamped_read, text, user_key
+from realtime.presence_stamps import Checks, RedisClock, Version, process_key, stamped_read, text, user_key
 from realtime.redis_backend import describe, redis_client
 
 log = logging.getLogger("homer.presence")
@@ -111,7 +111,8 @@ class Presence:
         self._turns: dict[str, asyncio.Lock] = {}  # per user with an announcement running or waiting here
         self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
         self._given = 0  # without Redis: the versions this process gave out
-        self._checks = Checks(redis) if redis is not None else None  # announcements', with Redis
+        self.clock = RedisClock()  # for expiry scores, which every process compares
+        self._checks = Checks(redis, self.clock) if redis is not None else None  # announcements', with Redis
         self._unsure: set[str] = set()  # users whose last change here was not written or not announced
 
     @property
@@ -161,7 +162,7 @@ class Presence:
         if not self._unsure and not handing_over:
             await self.redis.zrem(PROCESSES_KEY, self.process_id)
             return
-        now = time.time()
+        now = self.clock.now()
         async with self.redis.pipeline(transaction=True) as pipe:
             for user_id in self._unsure:
                 self._hold(pipe, user_id, until=now)  # expired already: the next reap takes them
@@ -246,7 +247,7 @@ class Presence:
         if self.redis is None:
             self._given += announcing
             return {u for u in user_ids if self.local[u] > 0}, (0, self._given)
-        return await stamped_read(self.redis, user_ids, announcing=announcing)
+        return await stamped_read(self.redis, self.clock, user_ids, announcing=announcing)
 
     async def _record(self, joining: bool, user_id: str) -> bool:
         """Record this process's first socket of the user (`joining`), or its last one gone.
@@ -281,7 +282,7 @@ class Presence:
     async def _write_batch(self) -> None:
         assert self.redis is not None
         batch, self._changes = self._changes[:MAX_BATCH], self._changes[MAX_BATCH:]
-        now = time.time()
+        now = self.clock.now()
         ends: list[int] = []  # where each change's replies end: its ZCOUNT is the last
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -333,7 +334,8 @@ class Presence:
         users = list(self.local)
         unsure = set(self._unsure)
         joining = {user_id for joins, user_id, _ in self._changes if joins}  # not written yet: they announce
-        now = time.time()
+        self.clock.saw(await self.redis.time())
+        now = self.clock.now()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(PROCESSES_KEY, {self.process_id: now + TTL_SECONDS})
             for user_id in users:
@@ -362,7 +364,7 @@ class Presence:
     async def reap(self) -> None:
         """Announce the users of processes that stopped heartbeating (crashed, killed)."""
         assert self.redis is not None
-        for raw in await self.redis.zrangebyscore(PROCESSES_KEY, "-inf", time.time()):
+        for raw in await self.redis.zrangebyscore(PROCESSES_KEY, "-inf", self.clock.now()):
             dead = text(raw)
             # One surviving process reaps each dead one.
             if await self.redis.set(f"presence:reap:{dead}", self.process_id, nx=True, ex=int(TTL_SECONDS * 2)):
@@ -374,7 +376,7 @@ class Presence:
             user_id = text(raw)
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(user_key(user_id), process_id)
-                pipe.zcount(user_key(user_id), time.time(), "+inf")
+                pipe.zcount(user_key(user_id), self.clock.now(), "+inf")
                 _, live = await pipe.execute()
             if int(live) == 0 and self.local[user_id] == 0:
                 await self._announce(user_id, False)

@@ -20,6 +20,10 @@ takes Redis's clock not to step back.
 `stamped_read` reads who of some users is online under one version (a
 socket's hello, a block's offline); `Checks` runs announcements' checks,
 each with a version of its own, whatever has queued in one pipeline.
+
+Expiry scores are on Redis's clock too (`RedisClock`): every process writes
+them and every other compares them with its "now", and hosts' clocks can
+differ by more than a TTL.
 """
 
 from __future__ import annotations
@@ -34,6 +38,27 @@ VERSION_KEY = "presence:version"
 Version = tuple[int, int]
 # Checks per pipeline when thousands queue at once (every socket of a proxy closing).
 MAX_CHECKS = 500
+
+
+class RedisClock:
+    """Redis's clock, read through this host's: the offset between the two, as last seen.
+
+    On the hosts' own clocks, a host a TTL ahead of another took that one's
+    live processes for dead (reaping them every REAP_EVERY, its users flapping
+    offline and online) and counted their users offline; one behind showed its
+    own users offline to the others. The offset is off by at most half a round
+    trip, far below a TTL.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0  # Redis's time minus this host's, in seconds
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def saw(self, clock: tuple[int, int]) -> None:
+        """Take the offset from a reply to TIME just received."""
+        self.offset = int(clock[0]) + int(clock[1]) / 1_000_000 - time.time()
 
 
 def version(clock: tuple[int, int], tie: int | bytes | None) -> Version:
@@ -54,7 +79,9 @@ def text(raw: object) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-async def stamped_read(redis: Redis, user_ids: list[str], *, announcing: bool) -> tuple[set[str], Version]:
+async def stamped_read(
+    redis: Redis, clock: RedisClock, user_ids: list[str], *, announcing: bool
+) -> tuple[set[str], Version]:
     """Who of these users is online, and the version stamped just before the read; raises on failure.
 
     `announcing`: the version is for an announcement made from this read, newer than every one before.
@@ -66,9 +93,10 @@ async def stamped_read(redis: Redis, user_ids: list[str], *, announcing: bool) -
         else:
             pipe.get(VERSION_KEY)
         for user_id in user_ids:
-            pipe.zcount(user_key(user_id), time.time(), "+inf")
-        clock, tie, *counts = await pipe.execute()
-    return {u for u, n in zip(user_ids, counts, strict=True) if n}, version(clock, tie)
+            pipe.zcount(user_key(user_id), clock.now(), "+inf")
+        now, tie, *counts = await pipe.execute()
+    clock.saw(now)
+    return {u for u, n in zip(user_ids, counts, strict=True) if n}, version(now, tie)
 
 
 class Checks:
@@ -80,8 +108,9 @@ class Checks:
     those users stayed online for their counterparts.
     """
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, clock: RedisClock) -> None:
         self._redis = redis
+        self._clock = clock
         self._queued: list[tuple[str, asyncio.Future[tuple[bool, Version]]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -114,7 +143,9 @@ class Checks:
             for user_id in user_ids:
                 pipe.time()
                 pipe.incr(VERSION_KEY)
-                pipe.zcount(user_key(user_id), time.time(), "+inf")
+                pipe.zcount(user_key(user_id), self._clock.now(), "+inf")
             replies = await pipe.execute()
         triples = [replies[k : k + 3] for k in range(0, len(replies), 3)]
+        if triples:
+            self._clock.saw(triples[-1][0])
         return [(bool(count), version(clock, tie)) for clock, tie, count in triples]
