@@ -21,6 +21,7 @@ from realtime.presence import (
     MAX_BATCH,
     MAX_REDIS_CONNECTIONS,
     REDIS_TIMEOUT_SECONDS,
+    TTL_SECONDS,
     Check,
     Presence,
     Version,
@@ -294,3 +295,14 @@ async def test_a_user_closing_and_reopening_a_tab_quickly_ends_online_for_their_
             assert seen[-1] is True, seen
             async with await open_socket(server, owner["token"]) as fresh:
                 assert (await next_frame(fresh, "hello"))["online"] == [renter["user_id"]]
+
+
+@pytest.mark.redis
+async def test_a_lookup_counts_no_entry_past_its_expiry_before_any_reaper_runs(redis_server: RedisServer) -> None:
+    """A crashed process's users are offline from its entry's expiry on, not only once it is reaped."""
+    user, database = uuid.uuid4().hex, Database(up=True)
+    async with running(redis_server, database) as silent, tracking(redis_server.url, database) as other:
+        await silent.connected(user)
+        assert await other.online([user]) == {user}
+        other.clock.offset += TTL_SECONDS + 1  # a TTL on, by Redis's clock, and no heartbeat since
+        assert await other.online([user]) == set()
