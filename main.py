@@ -29,7 +29,8 @@ from realtime import socket
 from realtime.actions import announce_presence
 from realtime.badges import BadgeCounter
 from realtime.fanout import Fanout
-from realtime.presence import Presence, presence_client
+from realtime.presence import Presence
+from realtime.presence_stamps import presence_client
 from realtime.sending import Sender
 from resources import Resources
 from settings import Settings, SettingsError, load_settings

@@ -50,13 +50,21 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from functools import partial
-from urllib.parse import urlparse
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from realtime.presence_stamps import Checks, RedisClock, Version, process_key, stamped_read, text, user_key
-from realtime.redis_backend import describe, redis_client
+from realtime.presence_stamps import (
+    PROCESSES_KEY,
+    Checks,
+    RedisClock,
+    Version,
+    process_key,
+    stamped_read,
+    text,
+    user_key,
+)
+from realtime.redis_backend import describe
 
 log = logging.getLogger("homer.presence")
 
@@ -64,17 +72,11 @@ log = logging.getLogger("homer.presence")
 TTL_SECONDS = 30.0
 HEARTBEAT_EVERY = TTL_SECONDS / 3
 REAP_EVERY = TTL_SECONDS / 2
-PROCESSES_KEY = "presence:procs"
-REDIS_TIMEOUT_SECONDS = 1.0
 # Sockets open and close in bursts (a proxy restarting drops them all at once). Joins and leaves are
 # written by one task, whatever has queued in one transaction of at most MAX_BATCH of them: a burst
 # of thousands is a few round trips. Each used to be a transaction on a connection of its own, and
 # closing 5,000 sockets at once left more than a thousand users online for their counterparts.
 MAX_BATCH = 500
-# Lookups (a socket's hello), announcements' checks (a batch at a time) and the heartbeat share this many
-# connections; callers past it wait.
-MAX_REDIS_CONNECTIONS = 16
-CONNECTION_WAIT_SECONDS = 2.0
 STOP_SECONDS = 1.0  # three times this bounds a stop: the tasks, the own reap, then leaving Redis
 # An announcement's check, read of whom to tell and publish; past this it is retried at the next heartbeat.
 ANNOUNCE_SECONDS = 5.0
@@ -86,15 +88,6 @@ Announce = Callable[[str, bool, Check], Awaitable[None]]
 
 async def _silent(user_id: str, online: bool, still: Check) -> None:
     return None
-
-
-def presence_client(broadcast_url: str) -> Redis | None:
-    """Presence lives in the broadcast backend's Redis; `memory://` keeps it in the process."""
-    if urlparse(broadcast_url).scheme not in ("redis", "rediss"):
-        return None
-    return redis_client(
-        broadcast_url, timeout=REDIS_TIMEOUT_SECONDS, connections=MAX_REDIS_CONNECTIONS, wait=CONNECTION_WAIT_SECONDS
-    )
 
 
 class Presence:

@@ -1,4 +1,4 @@
-"""Presence reads of Redis, each stamped with a version before it reads.
+"""Presence's Redis: its connections, keys and clock, and reads stamped with a version.
 
 An announcement's check (whether what it announces still holds,
 realtime/presence.py) stamps it with a `Version`: Redis's clock, then a
@@ -21,23 +21,42 @@ takes Redis's clock not to step back.
 socket's hello, a block's offline); `Checks` runs announcements' checks,
 each with a version of its own, whatever has queued in one pipeline.
 
-Expiry scores are on Redis's clock too (`RedisClock`): every process writes
-them and every other compares them with its "now", and hosts' clocks can
-differ by more than a TTL.
+`presence_client` connects to the broadcast backend's Redis. Expiry scores
+are on Redis's clock too (`RedisClock`): every process writes them and every
+other compares them with its "now", and hosts' clocks can differ by more
+than a TTL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import urlparse
 
 from redis.asyncio import Redis
 
+from realtime.redis_backend import redis_client
+
 VERSION_KEY = "presence:version"
+PROCESSES_KEY = "presence:procs"  # each process, scored by its expiry
+REDIS_TIMEOUT_SECONDS = 1.0
+# Lookups (a socket's hello), announcements' checks (a batch at a time) and the heartbeat share this many
+# connections; callers past it wait.
+MAX_REDIS_CONNECTIONS = 16
+CONNECTION_WAIT_SECONDS = 2.0
 # (Redis's clock in microseconds, then the shared counter); compared as tuples.
 Version = tuple[int, int]
 # Checks per pipeline when thousands queue at once (every socket of a proxy closing).
 MAX_CHECKS = 500
+
+
+def presence_client(broadcast_url: str) -> Redis | None:
+    """Presence lives in the broadcast backend's Redis; `memory://` keeps it in the process."""
+    if urlparse(broadcast_url).scheme not in ("redis", "rediss"):
+        return None
+    return redis_client(
+        broadcast_url, timeout=REDIS_TIMEOUT_SECONDS, connections=MAX_REDIS_CONNECTIONS, wait=CONNECTION_WAIT_SECONDS
+    )
 
 
 class RedisClock:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from realtime.presence import Announce, Check, Presence, presence_client
+from realtime.presence import Announce, Check, Presence
+from realtime.presence_stamps import presence_client
 from tests.live import RedisServer
 
 

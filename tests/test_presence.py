@@ -17,15 +17,8 @@ import pytest
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection
 
-from realtime.presence import (
-    MAX_BATCH,
-    MAX_REDIS_CONNECTIONS,
-    REDIS_TIMEOUT_SECONDS,
-    TTL_SECONDS,
-    Check,
-    Presence,
-    Version,
-)
+from realtime.presence import MAX_BATCH, TTL_SECONDS, Check, Presence, Version
+from realtime.presence_stamps import MAX_REDIS_CONNECTIONS, REDIS_TIMEOUT_SECONDS
 from tests.live import RedisServer, Server, chat_between, next_frame, open_socket, send_frame
 from tests.presence_trackers import Database, running, tracking
 
