@@ -32,6 +32,7 @@ from realtime.fanout import Fanout
 from realtime.presence import Presence
 from realtime.presence_stamps import presence_client
 from realtime.sending import Sender
+from realtime.token_watch import TokenWatch
 from resources import Resources
 from settings import Settings, SettingsError, load_settings
 from storage.images import public_files
@@ -59,6 +60,8 @@ def create_app(settings: Settings) -> Starlette:
             await fanout.connect()
             passwords = Passwords(settings.bcrypt_rounds)
             await passwords.prepare()
+            read = make_read_sessionmaker(engine)
+            tokens = TokenWatch(read, settings.ws_token_recheck_seconds)
             res = Resources(
                 settings,
                 engine,
@@ -66,14 +69,16 @@ def create_app(settings: Settings) -> Starlette:
                 fanout,
                 passwords,
                 presence,
-                make_read_sessionmaker(engine),
+                read,
                 sends,
                 badges,
+                tokens,
             )
             presence.announce = partial(announce_presence, res)
             await presence.start()
             sends.start()
             badges.start()
+            tokens.start()
             # What a started process holds (modules, schemas, compiled statements) lives as long as it does.
             # Frozen, it is left out of the collector's full passes, which otherwise stopped a busy server's
             # loop for 35-65 ms now and then (bench/README.md, twenty-first pass). No collection first: one per
@@ -85,6 +90,7 @@ def create_app(settings: Settings) -> Starlette:
             async with report_if_slow("shutdown", SHUTDOWN_REPORT_SECONDS):
                 await sends.stop()
                 await badges.stop()
+                await tokens.stop()
                 await presence.stop()
                 await fanout.disconnect()
                 if presence_redis is not None:

@@ -16,7 +16,8 @@ from settings import Settings
 
 if TYPE_CHECKING:
     from realtime.badges import BadgeCounter
-    from realtime.sending import Sender  # it publishes through realtime/outbox.py, which needs this module
+    from realtime.sending import Sender
+    from realtime.token_watch import TokenWatch  # it publishes through realtime/outbox.py, which needs this module
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Resources:
     read: async_sessionmaker[AsyncSession]  # reads only: `async with res.read() as session`
     sends: Sender  # every message send, batched: `actions.send_message`
     badges: BadgeCounter  # every socket's badge recount, batched
+    tokens: TokenWatch  # the tokens this process's sockets hold, rechecked now and then
     # The mock until a real provider (air quality, maps, places) is configured.
     lifestyle: LifestyleProvider = field(default_factory=MockLifestyleProvider)
 

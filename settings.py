@@ -57,6 +57,9 @@ class Settings:
     # Sends a second one WebSocket may make before it is refused with rate_limited (REALTIME.md: 20).
     # A policy against one runaway client, not a throughput control: the server's capacity is shared.
     ws_sends_per_second: int = 20
+    # How often each process reads whether its sockets' tokens were revoked without it hearing
+    # (realtime/token_watch.py): the longest a socket outlives a logout whose process died mid-way.
+    ws_token_recheck_seconds: float = 60.0
 
     @property
     def is_production(self) -> bool:
@@ -78,6 +81,8 @@ class Settings:
             raise SettingsError("WS_BACKLOG must be at least 16")
         if not 1 <= self.ws_sends_per_second <= 1000:
             raise SettingsError("WS_SENDS_PER_SECOND must be between 1 and 1000")
+        if not 1 <= self.ws_token_recheck_seconds <= 3600:
+            raise SettingsError("WS_TOKEN_RECHECK_SECONDS must be between 1 and 3600")
         if "*" in self.cors_origins:
             # CORS would take it as any origin and the WebSocket check as a literal: they would disagree,
             # and any origin is not a setting for a service whose users trust it with their chats.
@@ -102,4 +107,7 @@ def load_settings(env_file: str | Path | None = PROJECT_DIR / ".env") -> Setting
         bcrypt_rounds=config("BCRYPT_ROUNDS", cast=int, default=defaults.bcrypt_rounds),
         ws_backlog=config("WS_BACKLOG", cast=int, default=defaults.ws_backlog),
         ws_sends_per_second=config("WS_SENDS_PER_SECOND", cast=int, default=defaults.ws_sends_per_second),
+        ws_token_recheck_seconds=config(
+            "WS_TOKEN_RECHECK_SECONDS", cast=float, default=defaults.ws_token_recheck_seconds
+        ),
     ).check()

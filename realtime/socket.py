@@ -74,6 +74,7 @@ async def endpoint(websocket: WebSocket) -> None:
             mailbox = await stack.enter_async_context(res.fanout.subscribe(channel, maxsize=res.settings.ws_backlog))
             # Checked once subscribed: a logout committed before this is seen here, one after reaches the mailbox.
             await check(res, claims)
+            stack.enter_context(res.tokens.holding(claims.user_id, claims.jti, mailbox))
         except Unauthorized as exc:
             await close(websocket, Close(CLOSE_UNAUTHORIZED, str(exc.detail)))
             return

@@ -89,6 +89,8 @@ def test_production_refuses_to_start_without_a_real_secret(secret: str | None, t
     [
         ("WS_SENDS_PER_SECOND", "0"),
         ("WS_SENDS_PER_SECOND", "1001"),
+        ("WS_TOKEN_RECHECK_SECONDS", "0.5"),
+        ("WS_TOKEN_RECHECK_SECONDS", "nan"),
         ("CORS_ORIGINS", "*"),
         ("CORS_ORIGINS", "https://homer.example,*"),
     ],

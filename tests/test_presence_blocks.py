@@ -26,6 +26,7 @@ from realtime.fanout import Fanout
 from realtime.outbox import user_channel
 from realtime.presence import Presence, Version
 from realtime.sending import Sender
+from realtime.token_watch import TokenWatch
 from resources import Resources
 from settings import Settings
 from tests.conftest import MakeProperty, Register, bearer, open_chat
@@ -39,6 +40,7 @@ async def announcer(client: httpx.AsyncClient, settings: Settings) -> AsyncItera
     async with short_lived_engine(settings.database_url) as engine:
         fanout = Fanout("memory://")
         await fanout.connect()
+        read = make_read_sessionmaker(engine)
         try:
             yield Resources(
                 settings,
@@ -47,9 +49,10 @@ async def announcer(client: httpx.AsyncClient, settings: Settings) -> AsyncItera
                 fanout,
                 Passwords(settings.bcrypt_rounds),
                 Presence(None),
-                make_read_sessionmaker(engine),
+                read,
                 Sender(engine, fanout),
                 BadgeCounter(engine),
+                TokenWatch(read, settings.ws_token_recheck_seconds),
             )
         finally:
             await fanout.disconnect()

@@ -18,12 +18,14 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import RealtimeTicket, User
+from auth.tokens import decode_token
+from persistence.models import RealtimeTicket, RevokedToken, User
 from persistence.types import utcnow
 from settings import DEV_JWT_SECRET
 from tests.conftest import REDIS_URL, database_for
 from tests.live import (
     ORIGIN,
+    TEST_PASSWORD,
     Server,
     call,
     chat_between,
@@ -184,6 +186,38 @@ async def test_a_ticket_socket_lives_as_long_as_the_token_not_the_ticket(server:
         await asyncio.sleep((soon - utcnow()).total_seconds() + 1)
         await ws.send(json.dumps({"type": "ping"}))
         assert (await next_frame(ws, "pong"))["type"] == "pong"
+
+
+async def test_a_revocation_that_published_nothing_closes_its_sockets_at_the_next_recheck(tmp_path: Path) -> None:
+    """A logout whose process died between its commit and its publish, and a user deactivated in the database:
+    no event comes, and the process's periodic read of its sockets' tokens closes them with 4401."""
+    env = server_env(database_for(tmp_path), REDIS_URL or "memory://", tmp_path / "uploads")
+    server = Server(env | {"WS_TOKEN_RECHECK_SECONDS": "1"}).start()
+    try:
+        logged_out, deactivated = await register(server), await register(server)
+        credentials = {"email": logged_out["user"]["email"], "password": TEST_PASSWORD}
+        second = (await call(server, "POST", "/api/auth/login", json=credentials)).json()
+        claims = decode_token(logged_out["token"], DEV_JWT_SECRET)
+
+        async def as_a_lost_logout_and_an_operator_would(session: AsyncSession) -> None:
+            session.add(RevokedToken(jti=claims.jti, user_id=claims.user_id, expires_at=claims.expires_at))
+            await session.execute(update(User).where(User.id == deactivated["user_id"]).values(is_active=False))
+
+        async with (
+            await open_socket(server, logged_out["token"]) as revoked_ws,
+            await open_socket(server, deactivated["token"]) as inactive_ws,
+            await open_socket(server, second["token"]) as kept_ws,
+        ):
+            for ws in (revoked_ws, inactive_ws, kept_ws):
+                await next_frame(ws, "hello")
+            await run_sql(server.env["DATABASE_URL"], as_a_lost_logout_and_an_operator_would)
+            assert await closed_with(revoked_ws, timeout=5) == 4401
+            assert await closed_with(inactive_ws, timeout=5) == 4401
+            await asyncio.sleep(1.5)  # another recheck or two: the user's other token is still good
+            await kept_ws.send(json.dumps({"type": "ping"}))
+            assert (await next_frame(kept_ws, "pong"))["type"] == "pong"
+    finally:
+        server.stop()
 
 
 def leave_right_after_upgrading(server: Server, token: str) -> None:
