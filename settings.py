@@ -91,7 +91,13 @@ class Settings:
 
 
 def load_settings(env_file: str | Path | None = PROJECT_DIR / ".env") -> Settings:
-    config = Config(env_file if env_file and Path(env_file).is_file() else None)
+    try:
+        return _read(Config(env_file if env_file and Path(env_file).is_file() else None)).check()
+    except ValueError as exc:  # a number that is not one: Starlette's message names the setting and its value
+        raise SettingsError(str(exc)) from None
+
+
+def _read(config: Config) -> Settings:
     defaults = Settings()
     return Settings(
         database_url=config("DATABASE_URL", default=defaults.database_url),
@@ -110,4 +116,4 @@ def load_settings(env_file: str | Path | None = PROJECT_DIR / ".env") -> Setting
         ws_token_recheck_seconds=config(
             "WS_TOKEN_RECHECK_SECONDS", cast=float, default=defaults.ws_token_recheck_seconds
         ),
-    ).check()
+    )
