@@ -54,6 +54,7 @@ from functools import partial
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from realtime.outage_log import OutageLog
 from realtime.presence_stamps import (
     PROCESSES_KEY,
     Checks,
@@ -67,6 +68,7 @@ from realtime.presence_stamps import (
 from realtime.redis_backend import describe
 
 log = logging.getLogger("homer.presence")
+lookups_failed = OutageLog(log)  # every hello and resync during a Redis outage
 
 # A dead process's users show as online for at most about TTL + REAP_EVERY seconds.
 TTL_SECONDS = 30.0
@@ -232,7 +234,7 @@ class Presence:
         try:
             return await self._stamped_read(user_ids, announcing=announcing)
         except Exception:
-            log.warning("presence lookup failed; answering from this process only")
+            lookups_failed.warning("presence lookup failed; answering from this process only")
             return {u for u in user_ids if self.local[u] > 0}, None
 
     async def _stamped_read(self, user_ids: list[str], *, announcing: bool) -> tuple[set[str], Version]:

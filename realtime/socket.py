@@ -36,12 +36,15 @@ from realtime.delivery import BLOCKED, Delivery, Revoked
 from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, parse, payload
 from realtime.limits import Limits
 from realtime.mailbox import Mailbox, MailboxClosed, Overflowed
+from realtime.outage_log import OutageLog
 from realtime.outbox import Outbox, publish, user_channel
 from realtime.protocol import MAX_FRAME_BYTES
 from realtime.sending import retrieved
 from resources import Resources, resources
 
 log = logging.getLogger("homer.ws")
+# During a database outage every frame and socket would log the same line.
+unstored, closed_for_the_database = OutageLog(log), OutageLog(log)
 
 # Accepted frames waiting for the worker. The rate limits admit about 55 a
 # second, so this is only reached when storage stalls; then frames are refused.
@@ -330,8 +333,10 @@ class Connection:
             detail = exc.detail if isinstance(exc.detail, str) else "Invalid frame"
             raise FrameError(code, detail, client_id) from None
         except (SQLAlchemyError, OSError) as exc:
-            if connection_lost(exc):  # the database is away: one line each, which the outage explains
-                log.warning("storing a frame's effect failed: the database is unreachable (%s)", type(exc).__name__)
+            if connection_lost(exc):  # the database is away: the outage explains every frame it refuses
+                unstored.warning(
+                    "storing a frame's effect failed: the database is unreachable (%s)", type(exc).__name__
+                )
             else:
                 log.exception("storing a frame's effect failed")
             raise FrameError("unavailable", "Could not store that; try again", client_id) from None
@@ -368,8 +373,8 @@ def decode(data: str | bytes) -> Any:
 
 
 def database_failed(doing: str) -> Close:
-    """The close for a socket the database failed: 1013, which clients retry after a pause; one log line."""
-    log.warning("closing a socket with %s: the database failed while %s", CLOSE_TRY_AGAIN, doing)
+    """The close for a socket the database failed: 1013, which clients retry after a pause."""
+    closed_for_the_database.warning("closing a socket with %s: the database failed while %s", CLOSE_TRY_AGAIN, doing)
     return Close(CLOSE_TRY_AGAIN, "Service unavailable; reconnect shortly")
 
 
