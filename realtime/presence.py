@@ -68,7 +68,8 @@ from realtime.presence_stamps import (
 from realtime.redis_backend import describe
 
 log = logging.getLogger("homer.presence")
-lookups_failed = OutageLog(log)  # every hello and resync during a Redis outage
+# During an outage: every hello's lookup (Redis), every socket's join and leave (the database).
+lookups_failed, announcing_failed = OutageLog(log), OutageLog(log)
 
 # A dead process's users show as online for at most about TTL + REAP_EVERY seconds.
 TTL_SECONDS = 30.0
@@ -190,7 +191,7 @@ class Presence:
         except Exception as exc:
             self._unsure.add(user_id)
             state = "online" if online else "offline"
-            log.warning("presence: announcing %s %s failed, to retry: %s", user_id, state, describe(exc))
+            announcing_failed.warning("presence: announcing %s %s failed, to retry: %s", user_id, state, describe(exc))
 
     async def _in_turn(self, user_id: str, online: bool) -> None:
         """Announce once the user's earlier announcements here are done (the module docstring says why)."""

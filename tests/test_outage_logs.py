@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
+from realtime import presence
 from realtime.outage_log import OutageLog
+from realtime.presence import Presence
 from tests.conftest import database_for
 from tests.live import RedisServer, Server, chat_between, next_frame, open_socket, server_env
+from tests.presence_trackers import Database
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,6 +37,24 @@ def test_the_first_line_then_one_per_interval_counting_what_it_left_out(caplog: 
         assert [record.getMessage() for record in caplog.records] == [
             "lookup 5 failed (and 4 more like it since the last such line)"
         ]
+
+
+async def test_joins_and_leaves_announced_while_the_database_is_down_log_one_line_for_them_all(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(presence, "announcing_failed", OutageLog(presence.log))  # none of earlier tests' lines
+    tracker = Presence(None, Database(up=False))
+    await tracker.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="homer.presence"):
+            for user in (uuid.uuid4().hex for _ in range(SOCKETS)):
+                await tracker.connected(user)
+                await tracker.disconnected(user)
+        assert len(tracker.unsure) == SOCKETS  # each left for the next heartbeat
+        [line] = [r.getMessage() for r in caplog.records if "announcing" in r.getMessage()]
+        assert line.endswith("to retry: ConnectionError: the database is down")
+    finally:
+        await tracker.stop()
 
 
 async def test_hellos_while_redis_is_down_log_one_presence_line_for_them_all(
