@@ -98,7 +98,7 @@ async def me(request: Request, *, auth: Auth) -> UserOut:
     return UserOut.of(auth.user)
 
 
-@endpoint(response=TicketOut, status_code=201, responses={429: "Too many unused tickets"})
+@endpoint(response=TicketOut, responses={429: "Too many unused tickets"})
 async def realtime_ticket(request: Request, *, auth: Auth) -> TicketOut:
     """A one-time credential for opening `/ws` without a token in the URL, for 60 seconds at most.
 
