@@ -6,6 +6,10 @@ when the tokens span several reads, and that a socket that left is no longer rea
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import Path
+
 import httpx
 import pytest
 from sqlalchemy import update
@@ -54,3 +58,21 @@ async def test_each_socket_of_a_lapsed_token_is_told_across_reads_and_a_closed_o
             assert len(mailboxes[2]) == 0  # the user's other token is good
             assert await watch.check() == 2  # the deactivated user's socket left: no longer read for
         assert await watch.check() == 0
+
+
+async def test_a_failed_read_leaves_the_sockets_open_and_the_watch_reading_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    unreachable = f"sqlite+aiosqlite:///{tmp_path / 'no such folder' / 'homer.db'}"
+    async with short_lived_engine(unreachable) as engine:
+        watch = TokenWatch(make_read_sessionmaker(engine), every_seconds=0.05)
+        mailbox = Mailbox("user:someone", 16)
+        with caplog.at_level(logging.WARNING, logger=token_watch.__name__), watch.holding("someone", "jti", mailbox):
+            watch.start()
+            try:
+                await asyncio.sleep(0.5)  # about ten rounds
+            finally:
+                await watch.stop()
+        assert len(mailbox) == 0 and not mailbox.closed
+        failures = [r.getMessage() for r in caplog.records]
+        assert len(failures) >= 3 and set(failures) == {"checking the sockets' tokens failed: OperationalError"}
