@@ -55,13 +55,13 @@ def create_app(settings: Settings) -> Starlette:
         presence = Presence(presence_redis)
         sends = Sender(engine, fanout)
         badges = BadgeCounter(engine)
+        read = make_read_sessionmaker(engine)
+        tokens = TokenWatch(read, settings.ws_token_recheck_seconds)
         try:
             await create_schema(engine)
             await fanout.connect()
             passwords = Passwords(settings.bcrypt_rounds)
             await passwords.prepare()
-            read = make_read_sessionmaker(engine)
-            tokens = TokenWatch(read, settings.ws_token_recheck_seconds)
             res = Resources(
                 settings,
                 engine,

@@ -16,8 +16,8 @@ from settings import Settings
 
 if TYPE_CHECKING:
     from realtime.badges import BadgeCounter
-    from realtime.sending import Sender
-    from realtime.token_watch import TokenWatch  # it publishes through realtime/outbox.py, which needs this module
+    from realtime.sending import Sender  # it publishes through realtime/outbox.py, which needs this module
+    from realtime.token_watch import TokenWatch
 
 
 @dataclass

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy.exc import OperationalError
 
+from main import create_app
 from settings import Settings
 from tests.conftest import TEST_PASSWORD, serving
 
@@ -140,3 +143,16 @@ async def test_a_running_app_keeps_its_start_up_objects_out_of_full_collections(
     async with serving(settings):
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0  # an app that stopped leaves nothing frozen behind
+
+
+async def test_a_start_that_cannot_reach_the_database_fails_with_that_error(tmp_path: Path) -> None:
+    """The lifespan's clean-up runs over what it opened, and the cause is the error raised, not a later one."""
+    (tmp_path / "homer.db").mkdir()  # a folder where the database file should be: no database opens there
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'homer.db'}",
+        upload_dir=tmp_path / "uploads",
+        bcrypt_rounds=4,
+    )
+    with pytest.raises(OperationalError):
+        async with LifespanManager(create_app(settings)):
+            pass
