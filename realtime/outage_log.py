@@ -32,7 +32,9 @@ class OutageLog:
         if now < self._next:
             self._left_out += 1
             return
-        if self._left_out:
-            message, args = f"{message} (and %d more like it since the last such line)", (*args, self._left_out)
-        self._log.warning(message, *args)
+        if self._left_out:  # formatted here: a bare message's own "%" would otherwise be taken for a field
+            text = message % args if args else message
+            self._log.warning("%s (and %d more like it since the last such line)", text, self._left_out)
+        else:
+            self._log.warning(message, *args)
         self._next, self._left_out = now + self._every, 0

@@ -37,6 +37,16 @@ def test_the_first_line_then_one_per_interval_counting_what_it_left_out(caplog: 
         assert [record.getMessage() for record in caplog.records] == [
             "lookup 5 failed (and 4 more like it since the last such line)"
         ]
+        caplog.clear()
+        bare = OutageLog(log, every_seconds=0.2)
+        for _ in range(2):
+            bare.warning("100% of lookups failed")
+        time.sleep(0.25)
+        bare.warning("100% of lookups failed")
+        assert [record.getMessage() for record in caplog.records] == [
+            "100% of lookups failed",
+            "100% of lookups failed (and 1 more like it since the last such line)",
+        ]
 
 
 async def test_joins_and_leaves_announced_while_the_database_is_down_log_one_line_for_them_all(
