@@ -68,7 +68,8 @@ class TokenWatch:
             async with self._read() as session:
                 revoked, inactive = await users.lapsed(session, {token for _, token in part})
             for mailbox, (user_id, jti) in part:
-                if jti in revoked or user_id in inactive:
+                # A closed one's socket is going; one told in an earlier round and still open is told again.
+                if (jti in revoked or user_id in inactive) and not mailbox.closed:
                     mailbox.deliver({"type": "_revoked", "jti": jti})
                     told += 1
         return told

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import decode_token
@@ -44,6 +44,8 @@ async def test_each_socket_of_a_lapsed_token_is_told_across_reads_and_a_closed_o
 
     await run_sql(settings.database_url, as_a_lost_logout_and_an_operator_would)
     async with short_lived_engine(settings.database_url) as engine:
+        statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
         watch = TokenWatch(make_read_sessionmaker(engine), every_seconds=60)
         mailboxes = [Mailbox(f"user:{claims.user_id}", 16) for claims in tokens]
         with (
@@ -53,10 +55,14 @@ async def test_each_socket_of_a_lapsed_token_is_told_across_reads_and_a_closed_o
         ):
             with watch.holding(tokens[3].user_id, tokens[3].jti, mailboxes[3]):
                 assert await watch.check() == 3
+                reads = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+                assert len(reads) == 4, reads  # two reads of two statements each: no IN list over MAX_TOKENS
             assert [await mailbox.get() for mailbox in mailboxes[:2]] == [{"type": "_revoked", "jti": revoked.jti}] * 2
             assert (await mailboxes[3].get())["jti"] == tokens[3].jti
             assert len(mailboxes[2]) == 0  # the user's other token is good
             assert await watch.check() == 2  # the deactivated user's socket left: no longer read for
+            mailboxes[0].close()
+            assert await watch.check() == 1  # a closed one's socket is going: not told, not counted
         assert await watch.check() == 0
 
 
@@ -74,5 +80,5 @@ async def test_a_failed_read_leaves_the_sockets_open_and_the_watch_reading_on(
             finally:
                 await watch.stop()
         assert len(mailbox) == 0 and not mailbox.closed
-        failures = [r.getMessage() for r in caplog.records]
+        failures = [r.getMessage() for r in caplog.records if r.name == token_watch.__name__]
         assert len(failures) >= 3 and set(failures) == {"checking the sockets' tokens failed: OperationalError"}
