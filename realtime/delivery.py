@@ -25,11 +25,13 @@ on sending while the database counts.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket
 
 from http_api.schemas.chats import MessageOut
@@ -38,9 +40,13 @@ from persistence.models import Chat
 from realtime import wire
 from realtime.badges import Counts
 from realtime.mailbox import RESYNC_TYPE, Mailbox
+from realtime.outage_log import OutageLog
 from realtime.outbox import BLOCKED_TYPE
 from realtime.presence import HEARTBEAT_EVERY, Version
 from resources import Resources
+
+log = logging.getLogger("homer.ws")
+rechecks_failed = OutageLog(log)  # every resynced socket of a process, while the database is down
 
 # Pages for syncs and gap fills: bounded memory per socket, few round trips.
 FILL_PAGE = 200
@@ -53,6 +59,8 @@ REORDER_SECONDS = 0.2
 # counterparts went offline. Spread, so that the sockets of a process resyncing together do not read at once.
 PRESENCE_RECHECK_SECONDS = HEARTBEAT_EVERY + 1.0
 PRESENCE_RECHECK_SPREAD_SECONDS = 4.0
+# A recheck whose read failed is tried again after this, then twice as long each time, up to the maximum.
+PRESENCE_RETRY_SECONDS, PRESENCE_RETRY_MAX_SECONDS = 5.0, 60.0
 # In the typing cache, a chat that was blocked: marked rather than forgotten, since blocks are final and a
 # typing frame may be reading the chat, still active, while the block's event passes.
 BLOCKED = ""
@@ -87,6 +95,7 @@ class Delivery:
     # Whom hello and presence frames last said were online; None for nobody (most idle sockets: no set each).
     told_online: set[str] | None = None
     recheck_at: float | None = None  # after a resync: when to read who of the counterparts is online
+    recheck_tries: int = 0  # rechecks in a row that a failed read left undone
 
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""
@@ -271,22 +280,34 @@ class Delivery:
 
         As hello: the floor stamped before the chats are read, so that a block committed after this read is
         announced with a newer version; the counterparts read now, since one may have blocked meanwhile.
-        When Redis fails either read nothing is sent: what this process alone knows is wrong for the others.
+        When Redis or the database fails a read, nothing is sent (what this process alone knows is wrong for
+        the others) and the socket stays: presence is a hint, and its messages and counts are in order. The
+        recheck is tried again later, each wait twice the last, up to a minute.
         """
         floor = await self.res.presence.version()
-        if floor is None:
+        others = None if floor is None else await self.counterparts_or_none()
+        online, stamp = (set(), None) if others is None else await self.res.presence.snapshot(others)
+        if floor is None or others is None or stamp is None:
+            self.recheck_tries += 1
+            wait = min(PRESENCE_RETRY_MAX_SECONDS, PRESENCE_RETRY_SECONDS * 2 ** (self.recheck_tries - 1))
+            self.recheck_at = time.monotonic() + wait
             return
-        async with self.res.read() as session:
-            others = await chats.counterpart_ids(session, self.user_id)
-        online, stamp = await self.res.presence.snapshot(others)
-        if stamp is None:
-            return
+        self.recheck_tries = 0
         told = self.told_online if self.told_online is not None else set()
         for user_id in sorted(told | set(others)):
             if (user_id in told) != (user_id in online):
                 await self.send({"type": "presence", "user_id": user_id, "online": user_id in online})
         self.told_online = online or None
         self.presence_floor = max(self.presence_floor, floor)
+
+    async def counterparts_or_none(self) -> list[str] | None:
+        """Whom the user chats with; None when the database failed the read (logged at most once per 10 s)."""
+        try:
+            async with self.res.read() as session:
+                return await chats.counterpart_ids(session, self.user_id)
+        except SQLAlchemyError as exc:
+            rechecks_failed.warning("presence recheck: the database failed (%s); trying again", type(exc).__name__)
+            return None
 
     def badge(self) -> None:
         """Ask for a recount; `badge_counted` gets its answer from the mailbox."""

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from realtime.delivery import PRESENCE_RECHECK_SECONDS, PRESENCE_RECHECK_SPREAD_SECONDS
-from tests.conftest import database_for
+from realtime.delivery import PRESENCE_RECHECK_SECONDS, PRESENCE_RECHECK_SPREAD_SECONDS, PRESENCE_RETRY_SECONDS
+from tests.conftest import MYSQL_URL, database_for, through
 from tests.live import (
     RedisServer,
     Server,
@@ -37,6 +37,8 @@ from tests.live import (
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.timeout(120)]
+
+COUNTERPARTS_READ = b"SELECT DISTINCT CASE WHEN"  # chats.counterpart_ids: whom hello and a presence recheck read
 
 
 @asynccontextmanager
@@ -240,3 +242,28 @@ async def test_a_block_lost_in_a_redis_outage_still_stops_typing(
         else:
             pytest.fail("typing in the blocked chat was never refused")
         assert refused["code"] == "forbidden"
+
+
+@pytest.mark.mysql
+async def test_a_presence_recheck_the_database_fails_leaves_the_socket_open_and_is_tried_again(
+    tmp_path: Path, private_redis: RedisServer, redis_proxy: TcpProxy, database_proxy: TcpProxy
+) -> None:
+    """Presence is a hint: a failed read of it after a resync costs the socket nothing but a later try."""
+    uploads = tmp_path / "uploads"
+    deaf = server_env(through(database_proxy, read_timeout="2"), f"redis://127.0.0.1:{redis_proxy.port}/0", uploads)
+    async with started_in_thread(deaf, server_env(MYSQL_URL, private_redis.url, uploads)) as (first, second):
+        owner, renter, _ = await chat_between(second, MYSQL_URL)
+        async with await open_socket(first, renter["token"]) as renter_ws:
+            await next_frame(renter_ws, "hello")
+            hold = database_proxy.hold_reply(COUNTERPARTS_READ)  # the next one on `first`: the recheck's
+            try:
+                async with owner_online(renter_ws, second, owner):
+                    deafen(redis_proxy)
+                await asyncio.wait_for(hold.seen.wait(), PRESENCE_RECHECK_SECONDS + PRESENCE_RECHECK_SPREAD_SECONDS + 5)
+                # The held read times out after 2 s; the next try, 5 s later, reads on a fresh connection.
+                offline = await next_frame(renter_ws, "presence", timeout=2 + PRESENCE_RETRY_SECONDS + 5)
+            finally:
+                hold.release()
+            assert offline == {"type": "presence", "user_id": owner["user_id"], "online": False}
+            await renter_ws.send(json.dumps({"type": "ping"}))
+            assert (await next_frame(renter_ws, "pong"))["type"] == "pong"
