@@ -110,6 +110,7 @@ class Outcome:
     duplicate: bool = False  # a known client_id: nothing new was stored
     read_others: bool = False  # writing moved the sender's read seq past the counterpart's messages
     error: ApiError | None = None
+    blocked: bool = False  # refused because the chat is blocked, its client_id not looked up
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _place(plan: _Plan, draft: Draft) -> Outcome:
             return Outcome(error=client_id_taken(draft.client_id))
         return Outcome(row=earlier, chat=chat, duplicate=True)
     if chat.status == "blocked":
-        return Outcome(error=Forbidden("This chat is blocked"))
+        return Outcome(error=Forbidden("This chat is blocked"), blocked=True)
     seq = chat.last_seq + 1
     read_before = chat.read_seq(role)
     status = "active" if chat.status == "archived" else chat.status

@@ -170,11 +170,29 @@ class Sender:
         """
         if not look_up_first:
             try:
-                return await self._commit(drafts, look_up_copies=False)
+                outcomes = await self._commit(drafts, look_up_copies=False)
             except IntegrityError as exc:
                 if not messages.is_client_id_conflict(exc):
                     raise
+            else:
+                return await self._retries_into_blocked_chats(drafts, outcomes)
         return await self._commit(drafts, look_up_copies=True)
+
+    async def _retries_into_blocked_chats(self, drafts: list[Draft], outcomes: list[Outcome]) -> list[Outcome]:
+        """Look up the client_ids of sends refused because their chat is blocked.
+
+        A chat blocked after a send was stored, and before its retry came, refuses the retry before the
+        unique key can: REALTIME.md still acks the first copy, so these are stored again, alone, looking
+        their copies up (nothing new is stored in a blocked chat).
+        """
+        again = [n for n, outcome in enumerate(outcomes) if outcome.blocked and drafts[n].client_id is not None]
+        if not again:
+            return outcomes
+        found = await self._commit([drafts[n] for n in again], look_up_copies=True)
+        outcomes = list(outcomes)
+        for n, outcome in zip(again, found, strict=True):
+            outcomes[n] = outcome
+        return outcomes
 
     async def _commit(self, drafts: list[Draft], *, look_up_copies: bool) -> list[Outcome]:
         if self._one_call and len(drafts) == 1 and not look_up_copies:
@@ -199,7 +217,8 @@ class Sender:
             # A retry's first copy, stored before this batch, is announced again: its own events may never
             # have gone out (a commit whose reply was lost, a process stopped between commit and publish).
             # Sockets drop a seq they already sent.
-            if not outcome.duplicate or outcome.row.id not in stored:
+            # Never into a blocked chat: its retry is acked, but the block cut the live link (docs/realtime.md).
+            if (not outcome.duplicate or outcome.row.id not in stored) and outcome.chat.status != "blocked":
                 receipt = outcome.read_others and not outcome.duplicate
                 message_events(outbox, outcome.chat, outcome.row.sender_id, data, receipt=receipt)
             future.set_result(Sent(out, outcome.duplicate, data))

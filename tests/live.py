@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import os
@@ -218,6 +219,16 @@ async def next_frame(ws: ClientConnection, kind: str | None = None, timeout: flo
         frame: dict[str, Any] = json.loads(raw)
         if kind is None or frame["type"] == kind:
             return frame
+
+
+async def frames_for(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
+    """Every frame the socket gets in the next `seconds`."""
+    frames: list[dict[str, Any]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while True:
+                frames.append(json.loads(await ws.recv()))
+    return frames
 
 
 async def frames_until(ws: ClientConnection, kind: str, timeout: float = 10) -> list[dict[str, Any]]:

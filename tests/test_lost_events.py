@@ -26,6 +26,7 @@ from tests.live import (
     chat_between,
     closed_with,
     drain_hello,
+    frames_for,
     message_at,
     next_frame,
     open_socket,
@@ -51,16 +52,6 @@ async def owner_online(
         online = await next_frame(renter_ws, "presence", timeout=10)
         assert online == {"type": "presence", "user_id": owner["user_id"], "online": True}
         yield owner_ws
-
-
-async def frames_for(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
-    """Every frame the socket gets in the next `seconds`."""
-    frames: list[dict[str, Any]] = []
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            while True:
-                frames.append(json.loads(await ws.recv()))
-    return frames
 
 
 async def test_fan_out_resumes_after_redis_restarts_and_nothing_stored_is_lost(
