@@ -118,7 +118,8 @@ async def archive(request: Request, *, auth: Auth) -> ChatOut:
         if chat.status != "blocked":  # a block is final; an archive would only hide it
             await chats.archive(session, chat, auth.user.id)
         listed = await chats.describe(session, chat, auth.user.id)
-    return ChatOut.of(listed, auth.user.id)
+        last = (await messages.last_messages(session, [chat])).get(chat.id)
+    return ChatOut.of(listed, auth.user.id, last)
 
 
 @endpoint(response=ChatOut, responses={403: "", 404: ""})
@@ -135,9 +136,10 @@ async def block(request: Request, *, auth: Auth) -> ChatOut:
         apart = blocking and chat.owner_id not in await chats.counterpart_ids(session, chat.renter_id)
         outbox.badge(chat.renter_id, chat.owner_id)
         listed = await chats.describe(session, chat, auth.user.id)
+        last = (await messages.last_messages(session, [chat])).get(chat.id)
     if apart:
         await actions.show_presence(res, chat, online=False)
-    return ChatOut.of(listed, auth.user.id)
+    return ChatOut.of(listed, auth.user.id, last)
 
 
 routes = [

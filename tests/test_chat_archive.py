@@ -151,3 +151,18 @@ async def test_a_block_is_shared_and_final_and_archiving_it_changes_nothing(
         assert await archive(client, user, chat_id) == "blocked"
         assert await status_seen(client, user, chat_id) == "blocked"
         assert await listed(client, user) == {}
+
+
+async def test_archive_and_block_answer_the_chat_as_the_list_shows_it_with_its_last_message(
+    client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str]
+) -> None:
+    owner, renter, property_id = pair
+    chat_id = await open_chat(client, renter, property_id)
+    assert (await send(client, owner, chat_id, message="Yes, it is")).status_code == 201
+    page = await client.get("/api/chats", headers=bearer(renter["token"]))
+    [shown] = page.json()["chats"]
+    archived = await client.post(f"/api/chats/{chat_id}/archive", headers=bearer(renter["token"]))
+    assert archived.json() == shown | {"status": "archived"}, archived.text
+    assert archived.json()["last_message"]["message"] == "Yes, it is"
+    blocked = await client.post(f"/api/chats/{chat_id}/block", headers=bearer(renter["token"]))
+    assert blocked.json() == shown | {"status": "blocked"}, blocked.text
