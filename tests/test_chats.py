@@ -163,6 +163,8 @@ async def test_message_validation(client: httpx.AsyncClient, pair: tuple[dict[st
         {"message": ""},
         {"message": "\u200b"},  # zero-width space: nothing to show
         {"message": "\ufeff \u200e\n"},  # BOM, space, a direction mark
+        {"message": "\u3164 \u2800"},  # a Hangul filler, the blank Braille pattern: letters that show nothing
+        {"message": "\ufe0f\u034f"},  # a variation selector and the grapheme joiner, with nothing to join
         {"message": "hi\x00"},
         {"message": "x" * 4001},
         {"message": 42},
@@ -176,11 +178,11 @@ async def test_message_validation(client: httpx.AsyncClient, pair: tuple[dict[st
         assert (await send(client, renter, chat_id, **body)).status_code == 422, body
     ok = await send(client, renter, chat_id, message="x" * 4000, attachments=[{"url": "/uploads/a.png", "name": "a"}])
     assert ok.status_code == 201 and ok.json()["attachments"] == [{"url": "/uploads/a.png", "name": "a"}]
-    for text in ("👍", "\u200b hi", "👩\u200d💻"):  # visible, with invisible characters kept as typed
+    for text in ("👍", "\u200b hi", "👩\u200d💻", "❤\ufe0f"):  # visible, with invisible characters kept as typed
         ok = await send(client, renter, chat_id, message=text)
         assert ok.status_code == 201 and ok.json()["message"] == text
     history = (await client.get(f"/api/chats/{chat_id}/messages", headers=bearer(renter["token"]))).json()
-    assert [m["seq"] for m in history["messages"]] == [1, 2, 3, 4, 5]  # nothing refused was stored
+    assert [m["seq"] for m in history["messages"]] == [1, 2, 3, 4, 5, 6]  # nothing refused was stored
 
 
 async def chat_up_to(client: httpx.AsyncClient, pair: tuple[dict[str, Any], dict[str, Any], str], seq: int) -> str:

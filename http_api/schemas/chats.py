@@ -35,11 +35,18 @@ class Attachment(Input):
 # What shows nothing on screen: white space, controls and format characters (zero-width space, BOM,
 # direction marks). A message of these alone would arrive as an empty bubble.
 _BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+# And characters of other categories that render as nothing too: the Hangul fillers, the blank Braille
+# pattern (both used to post "empty" messages), the combining grapheme joiner and the variation selectors.
+_BLANK_CHARACTERS = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u034f\u180b\u180c\u180d\u180f"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 
 
 def message_text(value: str) -> str:
     """1 to 4,000 characters, at least one of them visible, no NUL (kept as typed otherwise)."""
-    if all(unicodedata.category(c) in _BLANK_CATEGORIES for c in value):
+    if all(c in _BLANK_CHARACTERS or unicodedata.category(c) in _BLANK_CATEGORIES for c in value):
         raise ValueError("Message must not be empty")
     if "\x00" in value:
         raise ValueError("Message must not contain NUL characters")
