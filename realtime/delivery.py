@@ -235,7 +235,10 @@ class Delivery:
             sent_from = self.sent_from.setdefault(chat_id, 0)  # a chat new since hello came whole, from seq 1
             sent = self.sent_seq.get(chat_id, 0)
             if have > sent:  # the client got more elsewhere (another tab, REST): go on from there
-                self.sent_from[chat_id] = self.sent_seq[chat_id] = sent_from = sent = have
+                # What this socket was sent stays known: a later sync claiming less gets none of it again.
+                if sent_from == sent:  # nothing was: the client's seq is all there is to go by
+                    self.sent_from[chat_id] = sent_from = have
+                self.sent_seq[chat_id] = sent = have
             if have < sent_from:
                 await self.fill(chat_id, have, sent_from)
                 self.sent_from[chat_id] = have

@@ -27,9 +27,11 @@ from tests.live import (
     closed_with,
     drain_hello,
     frames_for,
+    frames_until,
     message_at,
     next_frame,
     open_socket,
+    post_messages,
     renter_and_owner,
     send_frame,
     server_env,
@@ -258,3 +260,24 @@ async def test_a_presence_recheck_the_database_fails_leaves_the_socket_open_and_
             assert offline == {"type": "presence", "user_id": owner["user_id"], "online": False}
             await renter_ws.send(json.dumps({"type": "ping"}))
             assert (await next_frame(renter_ws, "pong"))["type"] == "pong"
+
+
+async def test_a_sync_claiming_more_than_was_sent_then_less_sends_nothing_twice(
+    tmp_path: Path, redis_proxy: TcpProxy
+) -> None:
+    """Messages stored while the socket hears nothing; the client claims them from REST, then claims less."""
+    database = database_for(tmp_path)
+    env = server_env(database, f"redis://127.0.0.1:{redis_proxy.port}/0", tmp_path / "uploads")
+    async with started_in_thread(env) as (server,):
+        owner, renter, chat_id = await chat_between(server, database)
+        async with await open_socket(server, owner["token"]) as ws:
+            await next_frame(ws, "hello")  # last_seq 1
+            await post_messages(server, renter, chat_id, range(2, 3))
+            assert (await message_at(ws, 2))["seq"] == 2  # sent live
+            deafen(redis_proxy)
+            await post_messages(server, renter, chat_id, range(3, 5))  # stored, not heard
+            frames = []
+            for claim in (4, 1):  # read 3 and 4 by REST; then stale local state
+                await ws.send(json.dumps({"type": "sync", "chats": {chat_id: claim}}))
+                frames += await frames_until(ws, "synced")
+            assert [f["message"]["seq"] for f in frames if f["type"] == "message"] == []  # 2 came live
