@@ -11,9 +11,13 @@ from dataclasses import dataclass, field
 TYPING_PER_SECOND = 5
 # Pings, reads and syncs are cheap but not free; a person never sends 30 a second.
 OTHER_PER_SECOND = 30
+# Read frames merged into one still waiting (realtime/socket.py): a client marking each message it shows
+# sends bursts of them and is never refused, but each costs its parse, so past this many a second they are.
+MERGED_READS_PER_SECOND = 300
 # A client refused this often within FLOOD_WINDOW seconds is not a person: close with 1008.
 FLOOD_REFUSALS = 40
 FLOOD_WINDOW = 10.0
+MERGED_READ = "merged read"  # the window of read frames merged into a waiting one
 
 
 @dataclass(slots=True)
@@ -51,6 +55,7 @@ class Limits:
                 "send": Window(sends_per_second),
                 "typing": Window(TYPING_PER_SECOND),
                 "other": Window(OTHER_PER_SECOND),
+                MERGED_READ: Window(MERGED_READS_PER_SECOND),
             }
         )
 

@@ -34,7 +34,7 @@ from realtime import actions
 from realtime.credentials import check, claimed, origin_allowed
 from realtime.delivery import BLOCKED, Delivery, Revoked
 from realtime.frames import FrameError, PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, parse, payload
-from realtime.limits import Limits
+from realtime.limits import MERGED_READ, Limits
 from realtime.mailbox import Mailbox, MailboxClosed, Overflowed
 from realtime.outage_log import OutageLog
 from realtime.outbox import Outbox, publish, user_channel
@@ -242,7 +242,9 @@ class Connection:
     def accept(self, frame: Any) -> None:
         if isinstance(frame, ReadFrame) and frame.chat_id in self.reads:
             # Reads only move forward: one still waiting for the worker takes the higher seq, and the burst
-            # of a client marking each message it shows costs one write, is never refused, never floods.
+            # of a client marking each message it shows costs one write; only hundreds a second are refused.
+            if not self.limits.allow(MERGED_READ):
+                raise FrameError("rate_limited", "Too many read frames")
             self.reads[frame.chat_id] = max(self.reads[frame.chat_id], frame.up_to_seq)
             return
         if not self.limits.allow(frame.type):

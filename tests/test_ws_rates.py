@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from realtime.limits import FLOOD_REFUSALS, MERGED_READS_PER_SECOND
 from tests.live import (
     Server,
     call,
     chat_between,
+    closed_with,
     drain_hello,
     frames_until,
     next_frame,
@@ -40,6 +42,19 @@ async def test_a_burst_of_reads_is_merged_never_refused_and_marks_up_to_the_high
         assert totals.json() == {"unread_count": 0}
         await owner_ws.send(json.dumps({"type": "ping"}))
         assert await frames_until(owner_ws, "pong")  # still open
+
+
+async def test_a_flood_of_read_frames_is_refused_past_hundreds_a_second_and_closed(
+    server: Server, database_url: str
+) -> None:
+    """Merged or not, each frame is parsed: a client sending reads without end is a flood like any other."""
+    owner, renter, chat_id = await chat_between(server, database_url)
+    async with await open_socket(server, owner["token"]) as owner_ws:
+        await drain_hello(owner_ws)
+        padded = json.dumps({"type": "read", "chat_id": chat_id, "up_to_seq": 1}) + " " * 60_000
+        for _ in range(MERGED_READS_PER_SECOND + FLOOD_REFUSALS + 50):
+            await owner_ws.send(padded)
+        assert await closed_with(owner_ws) == 1008
 
 
 async def test_typing_reaches_only_the_counterpart_and_at_most_five_a_second(server: Server, database_url: str) -> None:
