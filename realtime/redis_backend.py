@@ -84,6 +84,7 @@ class RedisBackend(BroadcastBackend):
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._pongs: dict[str, asyncio.Future[None]] = {}  # a PING's token -> who waits for its PONG
+        self._confirming: dict[bytes, list[asyncio.Future[None]]] = {}  # channel -> subscribes awaiting Redis
         self._pinged = 0
         self.lost = asyncio.Event()
 
@@ -99,7 +100,23 @@ class RedisBackend(BroadcastBackend):
         await self._client.aclose()
 
     async def subscribe(self, channel: str) -> None:
-        await self._command(self._pubsub.subscribe, self._prefix + channel)
+        """Return once Redis has confirmed the subscription, not once the command was written.
+
+        The socket then reads its chats: an event published before Redis took the SUBSCRIBE (a packet
+        retransmitted, a busy Redis) would reach nobody, and its message would be missing until the
+        chat's next one.
+        """
+        name = self._prefix + channel
+        confirmed = asyncio.get_running_loop().create_future()
+        waiting = self._confirming.setdefault(name.encode(), [])
+        waiting.append(confirmed)
+        try:
+            await self._command(self._pubsub.subscribe, name, confirmed)
+        finally:
+            if confirmed in waiting:
+                waiting.remove(confirmed)
+            if not waiting:
+                self._confirming.pop(name.encode(), None)
 
     async def unsubscribe(self, channel: str) -> None:
         await self._command(self._pubsub.unsubscribe, self._prefix + channel)
@@ -137,13 +154,21 @@ class RedisBackend(BroadcastBackend):
         if not self.lost.is_set():
             log.warning("Redis subscription lost: %s", reason if isinstance(reason, str) else describe(reason))
             self.lost.set()
+            for waiting in self._confirming.values():  # no confirmation comes now: the rebuild subscribes again
+                for confirmed in waiting:
+                    if not confirmed.done():
+                        confirmed.set_exception(ConnectionError("the Redis subscription was lost"))
 
-    async def _command(self, command: Callable[[str], Awaitable[Any]], channel: str) -> None:
+    async def _command(
+        self, command: Callable[[str], Awaitable[Any]], channel: str, answered: asyncio.Future[None] | None = None
+    ) -> None:
         if self.lost.is_set():
             return  # the connection is going away; the rebuild subscribes afresh
         try:
             async with asyncio.timeout(self._timeout):
                 await command(channel)
+                if answered is not None:
+                    await answered
         except (RedisError, OSError, TimeoutError) as exc:
             self.lose(exc)
 
@@ -155,6 +180,12 @@ class RedisBackend(BroadcastBackend):
                 if message is not None and message["type"] == "message":
                     channel = message["channel"].decode()[unprefixed:]
                     self._events.put_nowait(Event(channel, message["data"].decode()))
+                elif message is not None and message["type"] == "subscribe":
+                    waiting = self._confirming.get(message["channel"], [])
+                    while waiting and waiting[0].done():
+                        waiting.pop(0)
+                    if waiting:
+                        waiting.pop(0).set_result(None)
                 elif message is not None and message["type"] == "pong":
                     pong = self._pongs.get(message["data"].decode())
                     if pong is not None and not pong.done():

@@ -281,3 +281,22 @@ async def test_a_sync_claiming_more_than_was_sent_then_less_sends_nothing_twice(
                 await ws.send(json.dumps({"type": "sync", "chats": {chat_id: claim}}))
                 frames += await frames_until(ws, "synced")
             assert [f["message"]["seq"] for f in frames if f["type"] == "message"] == []  # 2 came live
+
+
+async def test_a_socket_reads_its_chats_only_once_redis_has_confirmed_its_subscription(
+    tmp_path: Path, redis_proxy: TcpProxy
+) -> None:
+    """Else an event published before Redis took the SUBSCRIBE reaches nobody, after hello has read past it."""
+    database = database_for(tmp_path)
+    env = server_env(database, f"redis://127.0.0.1:{redis_proxy.port}/0", tmp_path / "uploads")
+    async with started_in_thread(env) as (server,):
+        _, renter, _ = await chat_between(server, database)
+        confirmation = redis_proxy.hold_reply(b"SUBSCRIBE")  # the renter's channel is new to the process
+        try:
+            async with await open_socket(server, renter["token"]) as ws:
+                await asyncio.wait_for(confirmation.seen.wait(), 5)
+                assert await frames_for(ws, 0.5) == []  # no hello while Redis has not answered
+                confirmation.release()
+                assert (await next_frame(ws, "hello"))["user_id"] == renter["user_id"]
+        finally:
+            confirmation.release()
