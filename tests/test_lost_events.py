@@ -140,6 +140,15 @@ async def redis_proxy(private_redis: RedisServer) -> AsyncIterator[TcpProxy]:
         await proxy.stop()
 
 
+@asynccontextmanager
+async def one_process_through(proxy: TcpProxy, tmp_path: Path) -> AsyncIterator[tuple[Server, str]]:
+    """A server whose Redis is reached through `proxy`, on a SQLite database of its own (or the suite's)."""
+    database = database_for(tmp_path)
+    env = server_env(database, f"redis://127.0.0.1:{proxy.port}/0", tmp_path / "uploads")
+    async with started_in_thread(env) as (server,):
+        yield server, database
+
+
 def deafen(proxy: TcpProxy) -> None:
     """The subscription's connection through `proxy` hears nothing more; its process must notice."""
     dead = proxy.hold_replies_of(b"SUBSCRIBE")
@@ -150,9 +159,7 @@ async def test_a_subscription_that_dies_without_a_reset_is_noticed_and_its_socke
     tmp_path: Path, redis_proxy: TcpProxy
 ) -> None:
     """A NAT or firewall dropping the idle subscription connection: no reset, no error, no more events."""
-    database = database_for(tmp_path)
-    env = server_env(database, f"redis://127.0.0.1:{redis_proxy.port}/0", tmp_path / "uploads")
-    async with started_in_thread(env) as (server,):
+    async with one_process_through(redis_proxy, tmp_path) as (server, database):
         owner, renter, chat_id = await chat_between(server, database)
         async with await open_socket(server, owner["token"]) as owner_ws:
             await next_frame(owner_ws, "hello")
@@ -266,9 +273,7 @@ async def test_a_sync_claiming_more_than_was_sent_then_less_sends_nothing_twice(
     tmp_path: Path, redis_proxy: TcpProxy
 ) -> None:
     """Messages stored while the socket hears nothing; the client claims them from REST, then claims less."""
-    database = database_for(tmp_path)
-    env = server_env(database, f"redis://127.0.0.1:{redis_proxy.port}/0", tmp_path / "uploads")
-    async with started_in_thread(env) as (server,):
+    async with one_process_through(redis_proxy, tmp_path) as (server, database):
         owner, renter, chat_id = await chat_between(server, database)
         async with await open_socket(server, owner["token"]) as ws:
             await next_frame(ws, "hello")  # last_seq 1
@@ -287,9 +292,7 @@ async def test_a_socket_reads_its_chats_only_once_redis_has_confirmed_its_subscr
     tmp_path: Path, redis_proxy: TcpProxy
 ) -> None:
     """Else an event published before Redis took the SUBSCRIBE reaches nobody, after hello has read past it."""
-    database = database_for(tmp_path)
-    env = server_env(database, f"redis://127.0.0.1:{redis_proxy.port}/0", tmp_path / "uploads")
-    async with started_in_thread(env) as (server,):
+    async with one_process_through(redis_proxy, tmp_path) as (server, database):
         _, renter, _ = await chat_between(server, database)
         confirmation = redis_proxy.hold_reply(b"SUBSCRIBE")  # the renter's channel is new to the process
         try:
