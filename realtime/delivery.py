@@ -206,6 +206,11 @@ class Delivery:
                 chat = await session.get(Chat, chat_id)
                 if chat is None:
                     return
+                if chat.status == "blocked":  # the block cut the live link: none of it, nor what waited
+                    self.early.pop(chat_id, None)
+                    self.early_since.pop(chat_id, None)
+                    self.sent_seq[chat_id] = max(self.sent_seq.get(chat_id, 0), chat.last_seq)
+                    return
                 page, more = await messages.history(session, chat_id, before_seq=None, after_seq=after, limit=FILL_PAGE)
             for row in page:
                 if up_to is not None and row.seq > up_to:

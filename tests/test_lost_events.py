@@ -17,7 +17,12 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from realtime.delivery import PRESENCE_RECHECK_SECONDS, PRESENCE_RECHECK_SPREAD_SECONDS, PRESENCE_RETRY_SECONDS
+from realtime.delivery import (
+    PRESENCE_RECHECK_SECONDS,
+    PRESENCE_RECHECK_SPREAD_SECONDS,
+    PRESENCE_RETRY_SECONDS,
+    REORDER_SECONDS,
+)
 from tests.conftest import MYSQL_URL, database_for, through
 from tests.live import (
     RedisServer,
@@ -303,3 +308,27 @@ async def test_a_socket_reads_its_chats_only_once_redis_has_confirmed_its_subscr
                 assert (await next_frame(ws, "hello"))["user_id"] == renter["user_id"]
         finally:
             confirmation.release()
+
+
+async def test_a_message_still_on_its_way_when_its_chat_is_blocked_fills_in_nothing_of_that_chat(
+    tmp_path: Path, redis_proxy: TcpProxy
+) -> None:
+    """A socket opened after the block holds no seq of the chat: a late event must not make it read the history."""
+    async with one_process_through(redis_proxy, tmp_path) as (server, database):
+        owner, renter, chat_id = await chat_between(server, database)
+        async with await open_socket(server, owner["token"]) as first_tab:  # the owner's channel is subscribed
+            await next_frame(first_tab, "hello")
+            await frames_for(first_tab, 0.5)  # the chat's notification and badge
+            held = redis_proxy.hold_replies_of(b"SUBSCRIBE")  # events wait at the proxy, for well under a second
+            try:
+                await post_messages(server, renter, chat_id, range(2, 3))
+                r = await call(server, "POST", f"/api/chats/{chat_id}/block", owner["token"])
+                assert r.status_code == 200, r.text
+                async with await open_socket(server, owner["token"]) as second_tab:
+                    hello = await next_frame(second_tab, "hello")
+                    assert hello["chats"] == []
+                    held.release()
+                    frames = await frames_for(second_tab, REORDER_SECONDS + 1.0)
+            finally:
+                held.release()
+        assert [f for f in frames if f["type"] == "message"] == []
