@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -24,6 +25,7 @@ from http_api.schemas.chats import (
     UnreadMessages,
 )
 from persistence import chats, messages
+from persistence.models import Chat
 from realtime import actions
 from realtime.outbox import BLOCKED_TYPE, committed
 from resources import resources
@@ -117,9 +119,7 @@ async def archive(request: Request, *, auth: Auth) -> ChatOut:
         chat = await chats.chat_for_member(session, request.path_params["chat_id"], auth.user.id, lock=True)
         if chat.status != "blocked":  # a block is final; an archive would only hide it
             await chats.archive(session, chat, auth.user.id)
-        listed = await chats.describe(session, chat, auth.user.id)
-        last = (await messages.last_messages(session, [chat])).get(chat.id)
-    return ChatOut.of(listed, auth.user.id, last)
+        return await as_listed(session, chat, auth.user.id)
 
 
 @endpoint(response=ChatOut, responses={403: "", 404: ""})
@@ -135,11 +135,17 @@ async def block(request: Request, *, auth: Auth) -> ChatOut:
         # Read in the transaction: after the commit only a presence lookup and publishing run, neither of which raises.
         apart = blocking and chat.owner_id not in await chats.counterpart_ids(session, chat.renter_id)
         outbox.badge(chat.renter_id, chat.owner_id)
-        listed = await chats.describe(session, chat, auth.user.id)
-        last = (await messages.last_messages(session, [chat])).get(chat.id)
+        answer = await as_listed(session, chat, auth.user.id)
     if apart:
         await actions.show_presence(res, chat, online=False)
-    return ChatOut.of(listed, auth.user.id, last)
+    return answer
+
+
+async def as_listed(session: AsyncSession, chat: Chat, user_id: str) -> ChatOut:
+    """The chat as `GET /api/chats` lists it to the user, last message included."""
+    listed = await chats.describe(session, chat, user_id)
+    last = (await messages.last_messages(session, [chat])).get(chat.id)
+    return ChatOut.of(listed, user_id, last)
 
 
 routes = [

@@ -294,12 +294,11 @@ class Delivery:
         """
         floor = await self.res.presence.version()
         others = None if floor is None else await self.counterparts_or_none()
-        online, stamp = (set(), None) if others is None else await self.res.presence.snapshot(others)
-        if floor is None or others is None or stamp is None:
-            self.recheck_tries += 1
-            wait = min(PRESENCE_RETRY_MAX_SECONDS, PRESENCE_RETRY_SECONDS * 2 ** (self.recheck_tries - 1))
-            self.recheck_at = time.monotonic() + wait
-            return
+        if floor is None or others is None:
+            return self.recheck_later()
+        online, stamp = await self.res.presence.snapshot(others)
+        if stamp is None:
+            return self.recheck_later()
         self.recheck_tries = 0
         told = self.told_online if self.told_online is not None else set()
         for user_id in sorted(told | set(others)):
@@ -307,6 +306,11 @@ class Delivery:
                 await self.send({"type": "presence", "user_id": user_id, "online": user_id in online})
         self.told_online = online or None
         self.presence_floor = max(self.presence_floor, floor)
+
+    def recheck_later(self) -> None:
+        self.recheck_tries += 1
+        wait = min(PRESENCE_RETRY_MAX_SECONDS, PRESENCE_RETRY_SECONDS * 2 ** (self.recheck_tries - 1))
+        self.recheck_at = time.monotonic() + wait
 
     async def counterparts_or_none(self) -> list[str] | None:
         """Whom the user chats with; None when the database failed the read (logged at most once per 10 s)."""

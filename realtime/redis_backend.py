@@ -84,7 +84,8 @@ class RedisBackend(BroadcastBackend):
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._pongs: dict[str, asyncio.Future[None]] = {}  # a PING's token -> who waits for its PONG
-        self._confirming: dict[bytes, list[asyncio.Future[None]]] = {}  # channel -> subscribes awaiting Redis
+        # channel -> its subscribe awaiting Redis's confirmation: one at a time, under the channel's lock (fanout.py)
+        self._confirming: dict[bytes, asyncio.Future[None]] = {}
         self._pinged = 0
         self.lost = asyncio.Event()
 
@@ -107,16 +108,12 @@ class RedisBackend(BroadcastBackend):
         chat's next one.
         """
         name = self._prefix + channel
-        confirmed = asyncio.get_running_loop().create_future()
-        waiting = self._confirming.setdefault(name.encode(), [])
-        waiting.append(confirmed)
+        self._confirming[name.encode()] = confirmed = asyncio.get_running_loop().create_future()
         try:
             await self._command(self._pubsub.subscribe, name, confirmed)
         finally:
-            if confirmed in waiting:
-                waiting.remove(confirmed)
-            if not waiting:
-                self._confirming.pop(name.encode(), None)
+            if self._confirming.get(name.encode()) is confirmed:
+                del self._confirming[name.encode()]
 
     async def unsubscribe(self, channel: str) -> None:
         await self._command(self._pubsub.unsubscribe, self._prefix + channel)
@@ -154,10 +151,9 @@ class RedisBackend(BroadcastBackend):
         if not self.lost.is_set():
             log.warning("Redis subscription lost: %s", reason if isinstance(reason, str) else describe(reason))
             self.lost.set()
-            for waiting in self._confirming.values():  # no confirmation comes now: the rebuild subscribes again
-                for confirmed in waiting:
-                    if not confirmed.done():
-                        confirmed.set_exception(ConnectionError("the Redis subscription was lost"))
+            for confirmed in self._confirming.values():  # none comes now: the rebuild subscribes again
+                if not confirmed.done():
+                    confirmed.set_exception(ConnectionError("the Redis subscription was lost"))
 
     async def _command(
         self, command: Callable[[str], Awaitable[Any]], channel: str, answered: asyncio.Future[None] | None = None
@@ -181,11 +177,9 @@ class RedisBackend(BroadcastBackend):
                     channel = message["channel"].decode()[unprefixed:]
                     self._events.put_nowait(Event(channel, message["data"].decode()))
                 elif message is not None and message["type"] == "subscribe":
-                    waiting = self._confirming.get(message["channel"], [])
-                    while waiting and waiting[0].done():
-                        waiting.pop(0)
-                    if waiting:
-                        waiting.pop(0).set_result(None)
+                    confirmed = self._confirming.get(message["channel"])
+                    if confirmed is not None and not confirmed.done():
+                        confirmed.set_result(None)
                 elif message is not None and message["type"] == "pong":
                     pong = self._pongs.get(message["data"].decode())
                     if pong is not None and not pong.done():

@@ -36,6 +36,9 @@ from realtime.protocol import UVICORN_OPTION
 PROJECT = Path(__file__).resolve().parent.parent
 TEST_PASSWORD = "correct horse battery"
 ORIGIN = "http://localhost:5173"
+# The statement of chats.counterpart_ids (whom hello and a resync's presence recheck read), for a test that
+# holds its answer at a database proxy (`TcpProxy.hold_reply`).
+COUNTERPARTS_READ = b"SELECT DISTINCT CASE WHEN"
 # As in the Procfile: the WebSocket protocol production runs, so that tests and benchmarks exercise it.
 UVICORN_WS = ["--ws", UVICORN_OPTION]
 

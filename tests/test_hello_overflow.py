@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import MYSQL_URL, through
 from tests.live import (
+    COUNTERPARTS_READ,
     RedisServer,
     Server,
     chat_between,
@@ -35,7 +36,6 @@ from tests.tcp_proxy import TcpProxy
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
 
 BACKLOG = 16  # the least WS_BACKLOG accepts
-HELLO_READ = b"SELECT DISTINCT CASE WHEN"  # chats.counterpart_ids, which hello reads after the chats
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ async def test_a_mailbox_that_overflows_during_hello_closes_the_socket_with_1013
         await next_frame(first_tab, "hello")
         async with await open_socket(direct, renter["token"]) as renter_ws:
             await next_frame(renter_ws, "hello")
-            hold = database_proxy.hold_reply(HELLO_READ)
+            hold = database_proxy.hold_reply(COUNTERPARTS_READ)
             async with await open_socket(watched, owner["token"]) as second_tab:
                 await asyncio.wait_for(hold.seen.wait(), 10)
                 for n in range(BACKLOG + 1):  # a message event each, whatever else the owner is sent

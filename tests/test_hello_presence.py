@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import MYSQL_URL, through
 from tests.live import (
+    COUNTERPARTS_READ,
     RedisServer,
     Server,
     call,
@@ -34,8 +35,6 @@ from tests.live import (
 from tests.tcp_proxy import Hold, TcpProxy
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(90)]
-
-COUNTERPARTS_READ = b"SELECT DISTINCT CASE WHEN"  # chats.counterpart_ids: whom hello looks up
 
 
 @pytest.fixture

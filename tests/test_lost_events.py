@@ -25,6 +25,7 @@ from realtime.delivery import (
 )
 from tests.conftest import MYSQL_URL, database_for, through
 from tests.live import (
+    COUNTERPARTS_READ,
     RedisServer,
     Server,
     call,
@@ -45,8 +46,6 @@ from tests.live import (
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.timeout(120)]
-
-COUNTERPARTS_READ = b"SELECT DISTINCT CASE WHEN"  # chats.counterpart_ids: whom hello and a presence recheck read
 
 
 @asynccontextmanager
