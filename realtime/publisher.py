@@ -60,6 +60,8 @@ RESYNC_MESSAGE = '{"type":"' + RESYNC_TYPE + '"}'
 RETRY_SECONDS = 0.5
 # Drops are logged at most this often: an outage at full traffic must not flood the log.
 WARN_EVERY_SECONDS = 5.0
+# The share of a stop's time kept for the resync hints of what the flush could not send.
+HINTS_SHARE = 0.25
 
 
 class Publisher:
@@ -74,6 +76,7 @@ class Publisher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._sending: list[tuple[str, str]] = []  # the pipeline in flight
         self.missed: set[str] = set()  # channels owed a `_resync`
         self.missed_too_many = False
         self.dropped = 0  # events dropped since start, for logs and tests
@@ -87,17 +90,23 @@ class Publisher:
         """Send what is queued, then the resync hints still owed, for at most `seconds` in all; then stop.
 
         The task sends owed hints with its next pipeline or after RETRY_SECONDS: a process stopping
-        soon after a drop would otherwise take them along, and those sockets would never resync.
+        soon after a drop would otherwise take them along, and those sockets would never resync. What
+        the flush could not send in its share of the time is dropped as any drop is: logged, and its
+        channels owed hints, which then get the rest of the time.
         """
         if self._task is None:
             return
         deadline = asyncio.get_running_loop().time() + seconds
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(deadline - seconds * HINTS_SHARE):
                 await self.flushed()
         self._task.cancel()
         await asyncio.wait([self._task])
         self._task = None
+        if unsent := self._sending + list(self._queue):
+            self._sending, self._warned_at = [], -WARN_EVERY_SECONDS  # this one is logged whatever came before
+            self._queue.clear()
+            self._drop([channel for channel, _ in unsent], "the process stopped before Redis took them")
         if owed := self._owed():
             try:
                 async with asyncio.timeout_at(deadline):
@@ -132,6 +141,7 @@ class Publisher:
             batch += self._owed()
             if not batch:
                 continue
+            self._sending = batch
             try:
                 async with asyncio.timeout(self._timeout):
                     await self._send(batch)
@@ -142,6 +152,7 @@ class Publisher:
             except Exception:  # a bug here must not stop publishing for the life of the process
                 log.exception("publishing failed")
                 self._drop([channel for channel, _ in batch], "an unexpected error")
+            self._sending = []
 
     async def _send(self, batch: list[tuple[str, str]]) -> None:
         grouped: dict[str, list[str]] = {}

@@ -7,14 +7,18 @@ by PID; the machine's shared Redis is never touched.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from realtime import wire
 from realtime.fanout import PUBLISH_TIMEOUT_SECONDS, Fanout
 from realtime.mailbox import RESYNC_TYPE, Mailbox, MailboxClosed
+from realtime.publisher import Publisher
+from realtime.redis_backend import redis_client
 from settings import Settings
 from tests.conftest import serving
 from tests.live import RedisServer, receive
@@ -223,4 +227,38 @@ async def test_a_process_stopping_soon_after_a_failed_publish_still_sends_its_re
     finally:
         for hub in (stopping, listening):
             await hub.disconnect()
+        await proxy.stop()
+
+
+@pytest.mark.redis
+async def test_events_a_stopping_process_could_not_send_in_time_are_logged_and_their_channels_told_to_resync(
+    redis_server: RedisServer, channel: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that stops answering at shutdown: the pipeline in flight and the queue behind it are drops."""
+    await redis_server.start()
+    proxy = TcpProxy("127.0.0.1", redis_server.port)
+    await proxy.start()
+    client = redis_client(f"redis://127.0.0.1:{proxy.port}/0", timeout=PUBLISH_TIMEOUT_SECONDS)
+    publisher = Publisher(client, PUBLISH_TIMEOUT_SECONDS, "")
+    listening = Fanout(redis_server.url)
+    try:
+        await listening.connect()
+        publisher.start()
+        async with listening.subscribe(channel) as mailbox:
+            publisher.put(channel, wire.dumps({"type": "test", "n": 0}))
+            assert await receive(mailbox, 1) == [0]  # the publisher's connection is open
+            proxy.hold_replies_of(b"PUBLISH")  # that connection's answers stop; a new one's flow
+            publisher.put(channel, wire.dumps({"type": "test", "n": 1}))
+            assert await receive(mailbox, 1) == [1]  # it reached Redis; its answer is held
+            publisher.put(channel, wire.dumps({"type": "test", "n": 2}))  # queued behind it
+            with caplog.at_level(logging.WARNING, logger="realtime.publisher"):
+                await publisher.stop(PUBLISH_TIMEOUT_SECONDS * 0.8)  # before the pipeline's own timeout
+            assert publisher.dropped == 2
+            assert any("dropped 2 event(s)" in record.getMessage() for record in caplog.records), caplog.text
+            async with asyncio.timeout(DELIVERY_SECONDS):
+                assert await mailbox.get() == {"type": RESYNC_TYPE}
+    finally:
+        await publisher.stop(0)
+        await client.aclose()
+        await listening.disconnect()
         await proxy.stop()
