@@ -130,11 +130,12 @@ async def open_as_owner(session: AsyncSession, owner: User, renter_id: str, prop
     prop = await active_property(session, property_id)
     if prop.owner_id != owner.id:
         raise Forbidden("You can only contact renters about your own properties")
+    # Before the renter checks: an owner, or a `both` user who hides, is not "not found" to themself.
+    if renter_id == owner.id:
+        raise Forbidden("You cannot start a chat with yourself")
     renter = await session.get(User, renter_id)
     if renter is None or not renter.is_active or not renter.profile_visibility or renter.user_type == "owner":
         raise NotFound("Renter not found")
-    if renter.id == owner.id:
-        raise Forbidden("You cannot start a chat with yourself")
     # Queue behind a renter's own opening, which holds the renter's row while it locks the property to
     # count the contact: this INSERT's foreign key checks lock the property, then the renter, and without
     # this share lock taken first the two deadlocked.

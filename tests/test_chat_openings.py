@@ -146,6 +146,21 @@ async def test_nobody_chats_about_their_own_property(
     assert (await client.get("/api/chats", headers=bearer(both["token"]))).json()["total_count"] == 0
 
 
+async def test_an_owner_naming_themself_as_the_renter_gets_403_though_renter_search_would_not_find_them(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty
+) -> None:
+    """An owner-only user, and a `both` user who hides from renter search, are 403 to themselves, not 404."""
+    owner = await register(user_type="owner")
+    hidden = await register(user_type="both")
+    r = await client.put("/api/users/me", json={"profile_visibility": False}, headers=bearer(hidden["token"]))
+    assert r.status_code == 200, r.text
+    for user in (owner, hidden):
+        body = {"property_id": await make_property(user), "renter_id": user["user_id"], "initial_message": "Hi"}
+        r = await client.post("/api/chats/initiate-with-renter", json=body, headers=bearer(user["token"]))
+        assert r.status_code == 403 and r.json() == {"detail": "You cannot start a chat with yourself"}, r.text
+        assert (await client.get("/api/chats", headers=bearer(user["token"]))).json()["total_count"] == 0
+
+
 async def test_a_free_renter_contacts_at_most_five_properties(
     client: httpx.AsyncClient, register: Register, make_property: MakeProperty
 ) -> None:
