@@ -25,10 +25,11 @@ says how, and why a stamp is taken before its read).
 One task writes this process's joins, leaves and heartbeats to Redis, in the
 order they happened: a heartbeat written beside the leaves could take its
 list of users just before a leave and land just after it, and hold that user
-online for a TTL. A process taken for dead (its heartbeats failed for a TTL
-while others reached Redis) is reaped and its users announced offline; its
-next heartbeat finds its entries gone, writes them back and announces those
-users online again.
+online for a TTL. A process whose heartbeats failed for a TTL while others
+reached Redis counts as gone: it is reaped and its users announced offline,
+or, before any reaper comes, a user's last socket elsewhere closing
+announces them offline. Its next heartbeat finds its entries gone or
+expired, writes them back and announces those users online again.
 
 Announcing is a hint, but a missed one shows a user online (or offline) to
 their counterparts until they reconnect. So a change that could not be
@@ -324,7 +325,8 @@ class Presence:
     async def _refresh(self) -> list[str]:
         """Write the heartbeat, and again the leaves of unsure users; returns whom to announce.
 
-        Those are the users whose entry here had been reaped and who were offline since, and the unsure.
+        Those are the users whose entry here had been reaped or had expired, and who were offline since
+        (another process may have announced so), and the unsure.
         """
         assert self.redis is not None
         users = list(self.local)
@@ -335,6 +337,7 @@ class Presence:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(PROCESSES_KEY, {self.process_id: now + TTL_SECONDS})
             for user_id in users:
+                pipe.zscore(user_key(user_id), self.process_id)
                 self._hold(pipe, user_id, until=now + TTL_SECONDS)
                 pipe.zcount(user_key(user_id), now, "+inf")
             for user_id in unsure - set(users):  # a leave that may not have been written
@@ -342,11 +345,11 @@ class Presence:
                 pipe.srem(process_key(self.process_id), user_id)
             replies = await pipe.execute()
         self._unsure -= unsure  # what failed meanwhile stays for the next heartbeat
-        per_user = [replies[1 + 4 * i : 5 + 4 * i] for i in range(len(users))]
+        per_user = [replies[1 + 5 * i : 6 + 5 * i] for i in range(len(users))]
         came_back = [
             user_id
-            for user_id, (added, _, _, live) in zip(users, per_user, strict=True)
-            if added and int(live) == 1 and user_id not in joining
+            for user_id, (held_until, _, _, _, live) in zip(users, per_user, strict=True)
+            if (held_until is None or float(held_until) < now) and int(live) == 1 and user_id not in joining
         ]
         return [*came_back, *(unsure - set(came_back) - joining)]
 

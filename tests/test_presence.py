@@ -291,6 +291,33 @@ async def test_a_user_closing_and_reopening_a_tab_quickly_ends_online_for_their_
 
 
 @pytest.mark.redis
+async def test_a_process_whose_entries_expired_before_any_reap_announces_its_users_online_again(
+    redis_server: RedisServer,
+) -> None:
+    """Its heartbeats failed for a TTL, and before a reaper came a user's last socket elsewhere closed."""
+    database = Database(up=True)
+    announced = database.announced
+    alone, shared = uuid.uuid4().hex, uuid.uuid4().hex
+    async with running(redis_server, database) as first, tracking(redis_server.url, database) as second:
+        await first.connected(alone)
+        await second.connected(shared)
+        await first.connected(shared)
+        async with Redis.from_url(redis_server.url) as redis:  # the state those failed heartbeats leave
+            for user_id in (alone, shared):
+                await redis.zadd(f"presence:u:{user_id}", {first.process_id: second.clock.now() - 1})
+        await second.disconnected(shared)
+        assert announced == [(alone, True), (shared, True), (shared, False)]
+        assert await second.online([alone, shared]) == set()
+
+        await first.heartbeat()
+        assert await second.online([alone, shared]) == {alone, shared}
+        # `alone` was told offline to nobody: its counterparts' sockets drop the repeat.
+        assert sorted(announced[3:]) == sorted([(alone, True), (shared, True)])
+        await first.heartbeat()
+        assert len(announced) == 5
+
+
+@pytest.mark.redis
 async def test_a_lookup_counts_no_entry_past_its_expiry_before_any_reaper_runs(redis_server: RedisServer) -> None:
     """A crashed process's users are offline from its entry's expiry on, not only once it is reaped."""
     user, database = uuid.uuid4().hex, Database(up=True)
