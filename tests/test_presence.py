@@ -124,6 +124,15 @@ async def test_a_burst_of_joins_while_redis_hangs_gives_up_in_bounded_time_and_p
     assert await tracker.online(hung) == set(hung)
 
 
+async def alone_and_shared(first: Presence, second: Presence) -> tuple[str, str]:
+    """Two users online: one with a socket on `first` alone, the other on both (announced online once)."""
+    alone, shared = uuid.uuid4().hex, uuid.uuid4().hex
+    await first.connected(alone)
+    await second.connected(shared)
+    await first.connected(shared)
+    return alone, shared
+
+
 @pytest.mark.redis
 async def test_a_process_reaped_while_alive_writes_its_users_back_and_announces_those_it_alone_holds(
     redis_server: RedisServer,
@@ -131,11 +140,8 @@ async def test_a_process_reaped_while_alive_writes_its_users_back_and_announces_
     """A process whose heartbeats failed for a TTL while another reached Redis is taken for dead and reaped."""
     database = Database(up=True)
     announced = database.announced
-    alone, shared = uuid.uuid4().hex, uuid.uuid4().hex
     async with running(redis_server, database) as first, tracking(redis_server.url, database) as second:
-        await first.connected(alone)
-        await second.connected(shared)
-        await first.connected(shared)
+        alone, shared = await alone_and_shared(first, second)
         await second.reap_process(first.process_id)
         assert announced == [(alone, True), (shared, True), (alone, False)]
         assert await second.online([alone, shared]) == {shared}
@@ -297,11 +303,8 @@ async def test_a_process_whose_entries_expired_before_any_reap_announces_its_use
     """Its heartbeats failed for a TTL, and before a reaper came a user's last socket elsewhere closed."""
     database = Database(up=True)
     announced = database.announced
-    alone, shared = uuid.uuid4().hex, uuid.uuid4().hex
     async with running(redis_server, database) as first, tracking(redis_server.url, database) as second:
-        await first.connected(alone)
-        await second.connected(shared)
-        await first.connected(shared)
+        alone, shared = await alone_and_shared(first, second)
         async with Redis.from_url(redis_server.url) as redis:  # the state those failed heartbeats leave
             for user_id in (alone, shared):
                 await redis.zadd(f"presence:u:{user_id}", {first.process_id: second.clock.now() - 1})
