@@ -345,7 +345,8 @@ class Presence:
                 pipe.srem(process_key(self.process_id), user_id)
             replies = await pipe.execute()
         self._unsure -= unsure  # what failed meanwhile stays for the next heartbeat
-        per_user = [replies[1 + 5 * i : 6 + 5 * i] for i in range(len(users))]
+        each = 5  # a user's replies: ZSCORE, _hold's three, ZCOUNT
+        per_user = [replies[1 + each * i : 1 + each * (i + 1)] for i in range(len(users))]
         came_back = [
             user_id
             for user_id, (held_until, _, _, _, live) in zip(users, per_user, strict=True)

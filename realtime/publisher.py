@@ -104,9 +104,9 @@ class Publisher:
         await asyncio.wait([self._task])
         self._task = None
         if unsent := self._sending + list(self._queue):
-            self._sending, self._warned_at = [], -WARN_EVERY_SECONDS  # this one is logged whatever came before
+            self._sending = []
             self._queue.clear()
-            self._drop([channel for channel, _ in unsent], "the process stopped before Redis took them")
+            self._drop([channel for channel, _ in unsent], "the process stopped before Redis took them", last=True)
         if owed := self._owed():
             try:
                 async with asyncio.timeout_at(deadline):
@@ -179,7 +179,8 @@ class Publisher:
         self.missed.clear()
         return owed
 
-    def _drop(self, channels: list[str], reason: str) -> None:
+    def _drop(self, channels: list[str], reason: str, *, last: bool = False) -> None:
+        """Owe the channels a `_resync` and log, at most every WARN_EVERY_SECONDS unless it is the `last` chance."""
         self.dropped += len(channels)
         for channel in channels:
             if channel == CONTROL_CHANNEL or len(self.missed) >= MAX_REMEMBERED_CHANNELS:
@@ -188,6 +189,6 @@ class Publisher:
                 self.missed.add(channel)
         self._unreported += len(channels)
         now = time.monotonic()
-        if now - self._warned_at >= WARN_EVERY_SECONDS:
+        if last or now - self._warned_at >= WARN_EVERY_SECONDS:
             log.warning("dropped %d event(s) for Redis (%s); their sockets will resync", self._unreported, reason)
             self._warned_at, self._unreported = now, 0

@@ -108,12 +108,13 @@ class RedisBackend(BroadcastBackend):
         chat's next one.
         """
         name = self._prefix + channel
-        self._confirming[name.encode()] = confirmed = asyncio.get_running_loop().create_future()
+        key = name.encode()  # as the confirmation names it
+        self._confirming[key] = confirmed = asyncio.get_running_loop().create_future()
         try:
             await self._command(self._pubsub.subscribe, name, confirmed)
         finally:
-            if self._confirming.get(name.encode()) is confirmed:
-                del self._confirming[name.encode()]
+            if self._confirming.get(key) is confirmed:
+                del self._confirming[key]
 
     async def unsubscribe(self, channel: str) -> None:
         await self._command(self._pubsub.unsubscribe, self._prefix + channel)
