@@ -10,7 +10,7 @@ from persistence import chats, messages
 from persistence.models import Chat, Message, User
 from persistence.sends import Draft
 from persistence.types import utcnow
-from realtime.outbox import Outbox, committed, publish
+from realtime.outbox import RECHECK_PRESENCE_TYPE, Outbox, committed, publish
 from realtime.presence import Check, Version
 from realtime.sending import Sent, message_events
 from resources import Resources
@@ -138,12 +138,16 @@ async def show_presence(res: Resources, chat: Chat, *, online: bool) -> None:
     drop the announcement when they already show that user online (another chat of the pair).
     Otherwise a block left them sharing no other chat, and each side online goes offline for the
     other. Its version is that of the lookup, so an announcement made before it and published after
-    is dropped (without one, when Redis failed the lookup, it passes always).
+    is dropped. When Redis failed the lookup, `found` is this process's sockets alone: what it has passes
+    always, and both sides' sockets are asked to read their counterparts' presence again a little later.
     """
     outbox = Outbox()
-    found, version = await res.presence.snapshot([chat.renter_id, chat.owner_id], announcing=True)
+    pair = [chat.renter_id, chat.owner_id]
+    found, version = await res.presence.snapshot(pair, announcing=True)
     for user_id in found:
         outbox.add([chats.counterpart_id(chat, user_id)], presence_event(user_id, online, version))
+    if version is None:
+        outbox.add(pair, {"type": RECHECK_PRESENCE_TYPE})
     await publish(res.fanout, outbox)
 
 

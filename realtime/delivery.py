@@ -41,7 +41,7 @@ from realtime import wire
 from realtime.badges import Counts
 from realtime.mailbox import RESYNC_TYPE, Mailbox
 from realtime.outage_log import OutageLog
-from realtime.outbox import BLOCKED_TYPE
+from realtime.outbox import BLOCKED_TYPE, RECHECK_PRESENCE_TYPE
 from realtime.presence import HEARTBEAT_EVERY, Version
 from resources import Resources
 
@@ -94,7 +94,7 @@ class Delivery:
     presence_seen: dict[str, Version] = field(default_factory=dict)
     # Whom hello and presence frames last said were online; None for nobody (most idle sockets: no set each).
     told_online: set[str] | None = None
-    recheck_at: float | None = None  # after a resync: when to read who of the counterparts is online
+    recheck_at: float | None = None  # after a resync or a failed lookup: when to read who of the counterparts is online
     recheck_tries: int = 0  # rechecks in a row that a failed read left undone
 
     def next_wait(self) -> float | None:
@@ -140,6 +140,9 @@ class Delivery:
             await self.resync()
         elif kind == "presence":
             await self.presence(event)
+        elif kind == RECHECK_PRESENCE_TYPE:
+            if self.recheck_at is None:  # one already due reads everything this one would
+                self.recheck_later()
         elif kind == "_revoked":
             if event.get("jti") in (self.jti, "*"):
                 raise Revoked()

@@ -22,6 +22,9 @@ from resources import Resources
 # Internal: a chat was blocked. Its members' sockets forget who heard their typing in it, so that the
 # next typing frame reads the chat again and is refused (realtime/socket.py).
 BLOCKED_TYPE = "_blocked"
+# Internal: a presence lookup made for these users failed and was answered from one process alone; their
+# sockets read who of their counterparts is online again, a little later (realtime/delivery.py).
+RECHECK_PRESENCE_TYPE = "_recheck_presence"
 
 
 def user_channel(user_id: str) -> str:

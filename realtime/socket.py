@@ -185,9 +185,13 @@ class Connection:
         delivery.sent_seq = {chat_id: last_seq for chat_id, last_seq, _ in states}
         delivery.sent_from = dict(delivery.sent_seq)
         delivery.last_badge = (messages_unread, notifications_unread)
-        online = await self.res.presence.online(others)
+        online, stamp = await self.res.presence.snapshot(others)
         delivery.presence_floor = floor or delivery.presence_floor  # without one, every announcement passes
         delivery.told_online = online or None
+        if floor is None or stamp is None:
+            # Redis failed a read: `online` is this process's sockets alone, and counterparts connected to
+            # other processes would show offline until their next change. Read again a little later.
+            delivery.recheck_later()
         await delivery.send(
             {
                 "type": "hello",

@@ -234,6 +234,17 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
 
 
 @pytest.fixture
+async def redis_proxy(private_redis: RedisServer) -> AsyncIterator[TcpProxy]:
+    """A proxy in front of the private Redis, for a process whose replies a test holds back."""
+    proxy = TcpProxy("127.0.0.1", private_redis.port)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+@pytest.fixture
 def pair_of_servers(tmp_path: Path, private_redis: RedisServer) -> Iterator[tuple[Server, Server, str]]:
     """Two processes sharing one database and one Redis."""
     database = database_for(tmp_path)

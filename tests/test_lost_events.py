@@ -133,17 +133,6 @@ async def test_a_counterpart_who_blocks_after_a_resync_is_not_shown_online_by_it
     assert said[-1:] == [False]
 
 
-@pytest.fixture
-async def redis_proxy(private_redis: RedisServer) -> AsyncIterator[TcpProxy]:
-    """A proxy in front of the private Redis, for a process whose subscription a test silences."""
-    proxy = TcpProxy("127.0.0.1", private_redis.port)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
-
-
 @asynccontextmanager
 async def one_process_through(proxy: TcpProxy, tmp_path: Path) -> AsyncIterator[tuple[Server, str]]:
     """A server whose Redis is reached through `proxy`, on a SQLite database of its own (or the suite's)."""
