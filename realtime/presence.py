@@ -76,6 +76,8 @@ lookups_failed, announcing_failed = OutageLog(log), OutageLog(log)
 TTL_SECONDS = 30.0
 HEARTBEAT_EVERY = TTL_SECONDS / 3
 REAP_EVERY = TTL_SECONDS / 2
+# A user's and a process's keys: long enough for any reap of them, and gone when no process is left to reap.
+KEY_SECONDS = int(TTL_SECONDS * 3)
 # Sockets open and close in bursts (a proxy restarting drops them all at once). Joins and leaves are
 # written by one task, whatever has queued in one transaction of at most MAX_BATCH of them: a burst
 # of thousands is a few round trips. Each used to be a transaction on a connection of its own, and
@@ -164,6 +166,7 @@ class Presence:
             for user_id in self._unsure:
                 self._hold(pipe, user_id, until=now)  # expired already: the next reap takes them
             pipe.zadd(PROCESSES_KEY, {self.process_id: now})
+            pipe.expire(process_key(self.process_id), KEY_SECONDS)
             await pipe.execute()
         log.info("presence: left this process's users for another process to announce offline")
         self._unsure.clear()
@@ -254,7 +257,10 @@ class Presence:
         if self.redis is None:
             return True
         if self._stopped.is_set() or not self._tasks:
-            return False  # not running: stopping reaps this process's users itself
+            # Not running: stopping reaps this process's users itself, but a leave may come after that reap.
+            if not joining and self._stopped.is_set():
+                self._unsure.add(user_id)  # handed to another process's reaper (`_deregister`)
+            return False
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._changes.append((joining, user_id, future))
         self._wake.set()
@@ -291,12 +297,17 @@ class Presence:
                         pipe.srem(process_key(self.process_id), user_id)
                     pipe.zcount(user_key(user_id), now, "+inf")
                     ends.append(len(pipe))
+                pipe.expire(process_key(self.process_id), KEY_SECONDS)
                 replies = await pipe.execute()
-        except Exception as exc:
-            reason = describe(exc)
-            log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %s", len(batch), reason)
+        except (Exception, asyncio.CancelledError) as exc:
+            # Whether Redis applied the batch is unknown: its users are unsure, and a stop that cancelled the
+            # write mid-batch hands them to another process's reaper, since its own reap may not find them.
             self._unsure.update(user_id for _, user_id, _ in batch)
             self._settle(batch, [False] * len(batch))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            reason = describe(exc)
+            log.warning("presence: Redis unreachable, %d join(s) and leave(s) unannounced: %s", len(batch), reason)
             return
         live = [int(replies[end - 1]) for end in ends]
         self._settle(batch, [n == 1 if joining else n == 0 for (joining, _, _), n in zip(batch, live, strict=True)])
@@ -343,6 +354,7 @@ class Presence:
             for user_id in unsure - set(users):  # a leave that may not have been written
                 pipe.zrem(user_key(user_id), self.process_id)
                 pipe.srem(process_key(self.process_id), user_id)
+            pipe.expire(process_key(self.process_id), KEY_SECONDS)
             replies = await pipe.execute()
         self._unsure -= unsure  # what failed meanwhile stays for the next heartbeat
         each = 5  # a user's replies: ZSCORE, _hold's three, ZCOUNT
@@ -358,7 +370,7 @@ class Presence:
         """Queue the commands that record (or refresh) this process holding a socket of the user `until` then:
         three replies."""
         pipe.zadd(user_key(user_id), {self.process_id: until})
-        pipe.expire(user_key(user_id), int(TTL_SECONDS * 3))
+        pipe.expire(user_key(user_id), KEY_SECONDS)
         pipe.sadd(process_key(self.process_id), user_id)
 
     async def reap(self) -> None:

@@ -29,7 +29,7 @@ from persistence.models import Base
 from persistence.words import stale
 from settings import Settings
 from tests.live import TEST_PASSWORD, RedisServer, Server, bearer, drop_all_tables, server_env, started_in_thread
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, proxying
 
 MYSQL_URL = os.environ.get("TEST_DATABASE_URL", "")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the failures
@@ -236,12 +236,8 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
 @pytest.fixture
 async def redis_proxy(private_redis: RedisServer) -> AsyncIterator[TcpProxy]:
     """A proxy in front of the private Redis, for a process whose replies a test holds back."""
-    proxy = TcpProxy("127.0.0.1", private_redis.port)
-    await proxy.start()
-    try:
+    async with proxying("127.0.0.1", private_redis.port) as proxy:
         yield proxy
-    finally:
-        await proxy.stop()
 
 
 @pytest.fixture
@@ -260,12 +256,8 @@ def pair_of_servers(tmp_path: Path, private_redis: RedisServer) -> Iterator[tupl
 async def database_proxy() -> AsyncIterator[TcpProxy]:
     """A TCP proxy in front of MariaDB that a test can cut and restore (`through` gives its URL)."""
     target = make_url(MYSQL_URL)
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 3306)
-    await proxy.start()
-    try:
+    async with proxying(target.host or "127.0.0.1", target.port or 3306) as proxy:
         yield proxy
-    finally:
-        await proxy.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 CHUNK_BYTES = 64 * 1024
@@ -167,3 +167,14 @@ async def close(writer: asyncio.StreamWriter) -> None:
     writer.close()
     with contextlib.suppress(ConnectionError):
         await writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def proxying(target_host: str, target_port: int) -> AsyncIterator[TcpProxy]:
+    """A started proxy to `target_host:target_port`, stopped after the block."""
+    proxy = TcpProxy(target_host, target_port)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()

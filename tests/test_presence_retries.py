@@ -13,8 +13,10 @@ import pytest
 
 from realtime import presence
 from realtime.presence import Check, Presence
+from realtime.presence_stamps import process_key, user_key
 from tests.live import RedisServer
 from tests.presence_trackers import Database, running, tracking
+from tests.tcp_proxy import proxying
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -109,3 +111,51 @@ async def test_an_announcement_queued_behind_a_hung_one_gives_up_in_its_own_time
     await opening
     assert took < 1.5, took  # 2 s when the wait for the turn came on top of its own second
     assert tracker.unsure == {user}  # for the next heartbeat to announce as things then stand
+
+
+@pytest.mark.redis
+async def test_a_leave_while_its_process_stops_is_announced_by_another(redis_server: RedisServer) -> None:
+    """The socket closes after the stop began: the stop's own reap may be over before its leave comes."""
+    database = Database(up=True)
+    user = uuid.uuid4().hex
+    async with running(redis_server, database) as survivor, tracking(redis_server.url, database) as stopping:
+        await stopping.connected(user)
+        stopped = asyncio.create_task(stopping.stop())
+        await asyncio.sleep(0)  # the stop is under way, waiting for its tasks
+        await stopping.disconnected(user)
+        await stopped
+        await survivor.reap()
+        assert database.announced == [(user, True), (user, False)]
+
+
+@pytest.mark.redis
+async def test_a_leave_whose_write_a_stop_cuts_short_is_announced_by_another(redis_server: RedisServer) -> None:
+    """Redis applied the leave but its reply never came: the stop's own reap cannot find the user."""
+    database = Database(up=True)
+    user = uuid.uuid4().hex
+    async with running(redis_server, database) as survivor, proxying("127.0.0.1", redis_server.port) as proxy:
+        async with tracking(f"redis://127.0.0.1:{proxy.port}/0", database) as stopping:
+            await stopping.connected(user)
+            held = proxy.hold_reply(user_key(user).encode())
+            leaving = asyncio.create_task(stopping.disconnected(user))
+            await asyncio.wait_for(held.seen.wait(), 5)
+            assert survivor.redis is not None
+            while await survivor.redis.zscore(user_key(user), stopping.process_id) is not None:
+                await asyncio.sleep(0.01)  # applied; the reply waits at the proxy
+            await stopping.stop()
+            await asyncio.wait_for(leaving, 1)  # the closing socket is not left waiting for ever
+        await survivor.reap()
+        assert database.announced == [(user, True), (user, False)]
+
+
+@pytest.mark.redis
+async def test_a_process_s_own_key_expires_as_its_users_keys_do(redis_server: RedisServer) -> None:
+    """Its reaper deletes it; when no process is left to reap, it must not stay in Redis for good."""
+    async with running(redis_server, Database(up=True)) as tracker:
+        assert tracker.redis is not None
+        key = process_key(tracker.process_id)
+        await tracker.connected(uuid.uuid4().hex)
+        assert 0 < await tracker.redis.ttl(key) <= presence.KEY_SECONDS  # set by the join
+        await tracker.redis.persist(key)
+        await tracker.heartbeat()
+        assert 0 < await tracker.redis.ttl(key) <= presence.KEY_SECONDS  # and kept by each heartbeat
