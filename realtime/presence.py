@@ -76,8 +76,11 @@ lookups_failed, announcing_failed = OutageLog(log), OutageLog(log)
 TTL_SECONDS = 30.0
 HEARTBEAT_EVERY = TTL_SECONDS / 3
 REAP_EVERY = TTL_SECONDS / 2
-# A user's and a process's keys: long enough for any reap of them, and gone when no process is left to reap.
+REAP_LOCK_SECONDS = int(TTL_SECONDS * 2)  # one process reaps each dead one; a reap that failed is retried after
+# A user's keys outlive every process's entry in them. A process's own key outlives the retries of a reap
+# that failed (each held off by the reap's lock), and goes when no process is left to reap it.
 KEY_SECONDS = int(TTL_SECONDS * 3)
+PROCESS_KEY_SECONDS = 24 * 3600
 # Sockets open and close in bursts (a proxy restarting drops them all at once). Joins and leaves are
 # written by one task, whatever has queued in one transaction of at most MAX_BATCH of them: a burst
 # of thousands is a few round trips. Each used to be a transaction on a connection of its own, and
@@ -137,7 +140,9 @@ class Presence:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
-        self._settle(self._changes, [False] * len(self._changes))  # the leaving below announces them
+        # Not written: the leaving below announces them (their users are unsure, for when the own reap does not).
+        self._unsure.update(user_id for joining, user_id, _ in self._changes if not joining)
+        self._settle(self._changes, [False] * len(self._changes))
         self._changes = []
         had_users = bool(self.local)
         self.local.clear()
@@ -166,7 +171,7 @@ class Presence:
             for user_id in self._unsure:
                 self._hold(pipe, user_id, until=now)  # expired already: the next reap takes them
             pipe.zadd(PROCESSES_KEY, {self.process_id: now})
-            pipe.expire(process_key(self.process_id), KEY_SECONDS)
+            pipe.expire(process_key(self.process_id), PROCESS_KEY_SECONDS)
             await pipe.execute()
         log.info("presence: left this process's users for another process to announce offline")
         self._unsure.clear()
@@ -192,6 +197,9 @@ class Presence:
         """
         try:
             await self._in_turn(user_id, online)
+        except asyncio.CancelledError:
+            self._unsure.add(user_id)  # a stop cut it short: its own hand-over takes the user
+            raise
         except Exception as exc:
             self._unsure.add(user_id)
             state = "online" if online else "offline"
@@ -297,7 +305,7 @@ class Presence:
                         pipe.srem(process_key(self.process_id), user_id)
                     pipe.zcount(user_key(user_id), now, "+inf")
                     ends.append(len(pipe))
-                pipe.expire(process_key(self.process_id), KEY_SECONDS)
+                pipe.expire(process_key(self.process_id), PROCESS_KEY_SECONDS)
                 replies = await pipe.execute()
         except (Exception, asyncio.CancelledError) as exc:
             # Whether Redis applied the batch is unknown: its users are unsure, and a stop that cancelled the
@@ -354,7 +362,7 @@ class Presence:
             for user_id in unsure - set(users):  # a leave that may not have been written
                 pipe.zrem(user_key(user_id), self.process_id)
                 pipe.srem(process_key(self.process_id), user_id)
-            pipe.expire(process_key(self.process_id), KEY_SECONDS)
+            pipe.expire(process_key(self.process_id), PROCESS_KEY_SECONDS)
             replies = await pipe.execute()
         self._unsure -= unsure  # what failed meanwhile stays for the next heartbeat
         each = 5  # a user's replies: ZSCORE, _hold's three, ZCOUNT
@@ -379,7 +387,7 @@ class Presence:
         for raw in await self.redis.zrangebyscore(PROCESSES_KEY, "-inf", self.clock.now()):
             dead = text(raw)
             # One surviving process reaps each dead one.
-            if await self.redis.set(f"presence:reap:{dead}", self.process_id, nx=True, ex=int(TTL_SECONDS * 2)):
+            if await self.redis.set(f"presence:reap:{dead}", self.process_id, nx=True, ex=REAP_LOCK_SECONDS):
                 await self.reap_process(dead)
 
     async def reap_process(self, process_id: str) -> None:

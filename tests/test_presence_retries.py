@@ -149,13 +149,65 @@ async def test_a_leave_whose_write_a_stop_cuts_short_is_announced_by_another(red
 
 
 @pytest.mark.redis
-async def test_a_process_s_own_key_expires_as_its_users_keys_do(redis_server: RedisServer) -> None:
-    """Its reaper deletes it; when no process is left to reap, it must not stay in Redis for good."""
+async def test_a_leave_queued_behind_a_heartbeat_when_its_process_stops_is_announced_by_another(
+    redis_server: RedisServer,
+) -> None:
+    """Never written, and with no user left here the stop has no own reap to run."""
+    database = Database(up=True)
+    user = uuid.uuid4().hex
+    async with running(redis_server, database) as survivor, proxying("127.0.0.1", redis_server.port) as proxy:
+        async with tracking(f"redis://127.0.0.1:{proxy.port}/0", database) as stopping:
+            await stopping.connected(user)
+            held = proxy.hold_reply(b"TIME")  # the heartbeat's first command
+            beating = asyncio.create_task(stopping.heartbeat())
+            await asyncio.wait_for(held.seen.wait(), 5)
+            leaving = asyncio.create_task(stopping.disconnected(user))
+            await asyncio.sleep(0)  # queued behind the heartbeat
+            await stopping.stop()
+            await asyncio.wait_for(leaving, 1)
+            beating.cancel()  # as the stop cancels its own heartbeats
+        await survivor.reap()
+        assert database.announced == [(user, True), (user, False)]
+
+
+@pytest.mark.redis
+async def test_a_stop_during_a_heartbeat_s_announcements_hands_their_users_to_another_process(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heartbeat wrote the unsure user's leave again and was announcing it on a hung database."""
+    monkeypatch.setattr(presence, "HEARTBEAT_EVERY", 0.2)
+    survivors = Database(up=True)
+    user = uuid.uuid4().hex
+    announcing = asyncio.Event()
+
+    async def hangs_once_down(user_id: str, online: bool, still: Check) -> None:
+        if not online:
+            announcing.set()
+            await asyncio.Event().wait()  # the read of whom to tell never comes back
+
+    async with running(redis_server, survivors) as survivor, tracking(redis_server.url, hangs_once_down) as stopping:
+        await stopping.connected(user)
+        await stopping.disconnected(user)  # its announcement hangs for ANNOUNCE_SECONDS: unsure
+        assert stopping.unsure == {user}
+        announcing.clear()
+        await asyncio.wait_for(announcing.wait(), 5)  # a heartbeat announces it again, and hangs too
+        await stopping.stop()
+        await survivor.reap()
+        assert survivors.announced == [(user, False)]
+
+
+@pytest.mark.redis
+async def test_a_process_s_own_key_outlives_the_retries_of_a_failed_reap_but_not_for_good(
+    redis_server: RedisServer,
+) -> None:
+    """Its reaper deletes it; a reap that failed is retried once its lock expires, and must still find the
+    users; when no process is left to reap, the key must not stay in Redis for good."""
+    retries = 10 * (presence.REAP_LOCK_SECONDS + presence.REAP_EVERY)
     async with running(redis_server, Database(up=True)) as tracker:
         assert tracker.redis is not None
         key = process_key(tracker.process_id)
         await tracker.connected(uuid.uuid4().hex)
-        assert 0 < await tracker.redis.ttl(key) <= presence.KEY_SECONDS  # set by the join
+        assert retries < await tracker.redis.ttl(key) <= presence.PROCESS_KEY_SECONDS  # set by the join
         await tracker.redis.persist(key)
         await tracker.heartbeat()
-        assert 0 < await tracker.redis.ttl(key) <= presence.KEY_SECONDS  # and kept by each heartbeat
+        assert retries < await tracker.redis.ttl(key) <= presence.PROCESS_KEY_SECONDS  # and kept by each heartbeat
