@@ -27,6 +27,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 
 from persistence.engine import make_sessionmaker, short_lived_engine
 from persistence.models import Property, User
@@ -212,6 +213,13 @@ async def open_socket(
     headers = bearer(token) if token else None
     url = f"{server.ws}?ticket={ticket}" if ticket else server.ws
     return await connect(url, additional_headers=headers, open_timeout=10, **kwargs)
+
+
+def deflate_of(ws: ClientConnection) -> PerMessageDeflate:
+    """The socket's negotiated permessage-deflate; fails when the handshake agreed on none."""
+    (extension,) = ws.protocol.extensions
+    assert isinstance(extension, PerMessageDeflate)
+    return extension
 
 
 async def next_frame(ws: ClientConnection, kind: str | None = None, timeout: float = 10) -> dict[str, Any]:

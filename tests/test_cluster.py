@@ -18,6 +18,7 @@ from tests.live import (
     call,
     chat_between,
     drain_hello,
+    frames_for,
     frames_until,
     make_property,
     message_at,
@@ -82,6 +83,9 @@ async def test_presence_follows_the_first_and_last_socket_on_any_process(
         await tab_one.close()
         await tab_two.send(json.dumps({"type": "ping"}))
         await next_frame(tab_two, "pong")
+        # The renter's other tab is open on the other process: no offline yet (it would be dropped as a
+        # repeat of the one below, which would then prove nothing).
+        assert [f for f in await frames_for(owner_ws, 1.5) if f["type"] == "presence"] == []
         await tab_two.close()
         offline = await next_frame(owner_ws, "presence")
         assert offline == {"type": "presence", "user_id": renter["user_id"], "online": False}

@@ -87,7 +87,11 @@ async def test_publish_gives_up_promptly_while_redis_hangs_and_fanout_resumes(
     try:
         async with hub.subscribe(channel) as mailbox:
             redis_server.pause()  # accepts connections, answers nothing: only timeouts help
-            await publish_promptly(hub, channel, {"type": "test", "n": -1})
+            await publish_promptly(hub, channel, {"type": "test", "n": -1})  # queued: this cannot wait
+            # The publisher's own wait is the one a hung Redis could make endless.
+            dropping = hub.publisher
+            assert dropping is not None
+            await eventually(lambda: dropping.dropped > 0, "the publisher never gave up", seconds=PUBLISH_BOUND_SECONDS)
             await eventually(lambda: not hub.available, "a hung Redis was not noticed")
             redis_server.resume()
             events = await receive_once_recovered(hub, channel, mailbox)

@@ -208,8 +208,21 @@ class SlowOffline:
             self.published.append(online)
 
 
-async def test_an_offline_whose_read_outlasts_the_users_return_is_not_published_after_the_online() -> None:
-    announcer = SlowOffline()
+class CheckedFirst(SlowOffline):
+    """As `announce_presence` does: the check (which gives the version) first, then the read of whom to tell."""
+
+    async def __call__(self, user_id: str, online: bool, still: Check) -> None:
+        version = await still()
+        if not online:
+            self.reading.set()
+            await self.read_done.wait()
+        if version is not None:
+            self.published.append(online)
+
+
+async def test_an_offline_whose_read_outlasts_the_users_return_is_published_before_the_online() -> None:
+    """One process announces one user's changes in turn: the return's online waits for the offline."""
+    announcer = CheckedFirst()
     tracker = Presence(None, announcer)
     user = uuid.uuid4().hex
     await tracker.connected(user)
@@ -219,8 +232,8 @@ async def test_an_offline_whose_read_outlasts_the_users_return_is_not_published_
     await asyncio.sleep(0.1)  # time enough for the return's announcement, were it not waiting its turn
     announcer.read_done.set()
     await asyncio.gather(leaving, returning)
-    # The stale offline is dropped; counterparts last heard that the user is online, as they are.
-    assert announcer.published == [True, True]
+    # Counterparts last heard that the user is online, as they are (out of turn: True, True, False).
+    assert announcer.published == [True, False, True]
     assert tracker._turns == {} and not tracker._queued  # nothing kept for a user with nothing to announce
 
 

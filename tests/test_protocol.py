@@ -6,18 +6,12 @@ import asyncio
 
 import pytest
 from websockets.asyncio.client import ClientConnection
-from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, PerMessageDeflate
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 from realtime.protocol import UVICORN_OPTION, Inbox
-from tests.live import PROJECT, Server, next_frame, open_socket, register
+from tests.live import PROJECT, Server, deflate_of, next_frame, open_socket, register
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def deflate_of(ws: ClientConnection) -> PerMessageDeflate:
-    (extension,) = ws.protocol.extensions
-    assert isinstance(extension, PerMessageDeflate)
-    return extension
 
 
 async def ping_pong(ws: ClientConnection, times: int = 5) -> None:

@@ -19,6 +19,7 @@ from tests.live import (
     call,
     chat_between,
     closed_with,
+    deflate_of,
     frames_until,
     next_frame,
     open_socket,
@@ -41,6 +42,7 @@ async def test_a_compressed_frame_that_inflates_past_64_kb_closes_with_1008(serv
     renter = await register(server)
     async with await open_socket(server, renter["token"], max_size=None) as ws:
         await next_frame(ws, "hello")
+        deflate_of(ws)  # the frame below goes compressed
         # 17 MB of spaces is about 17 KB on the wire; uvicorn's own limit (16 MB) would inflate it, then 1009.
         await ws.send(json.dumps({"type": "ping", "pad": " " * (17 * 2**20)}))
         assert await closed_with(ws) == 1008
