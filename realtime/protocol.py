@@ -1,6 +1,6 @@
 """The uvicorn WebSocket protocol Homer runs with: `uvicorn main:app --ws realtime.protocol:WebSocketProtocol`.
 
-It is uvicorn's own sans-I/O protocol with a frame limit of our own and three
+It is uvicorn's own sans-I/O protocol with a frame limit of our own and four
 changes for the memory of an idle socket, the bulk of a server's sockets
 (figures per socket, measured in bench/README.md).
 
@@ -17,7 +17,11 @@ own limit is 16 MB), and its close is the protocol's 1008, not 1009.
   scope: about 3 KB.
 - The queue of events for the app is a list with its waiting futures
   instead of an `asyncio.Queue`, whose four deques cost about 2 KB while
-  holding nothing.
+  holding nothing; the gate that holds sends while the transport's buffer is
+  full is a flag with its waiting futures instead of an `asyncio.Event`,
+  whose deque costs 0.7 KB.
+- The handshake response's headers are dropped once it is sent: uvicorn
+  keeps the response for the connection's lifetime, about 1 KB.
 
 `--ws-per-message-deflate false` still turns compression off.
 """
@@ -74,6 +78,47 @@ class Inbox:
         return not self._items
 
 
+class Gate:
+    """What uvicorn's protocol uses of its write flow control's `asyncio.Event`: `set`, `clear` and `wait`.
+
+    Open (set) unless the transport's buffer is full. As the Event, `wait` returns once it is open, even if
+    it closed again before the waiter ran.
+    """
+
+    __slots__ = ("_open", "_waiters")
+
+    def __init__(self) -> None:
+        self._open = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._open
+
+    def set(self) -> None:
+        self._open = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._open = False
+
+    async def wait(self) -> bool:
+        if self._open:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
 class ServerConnection(ServerProtocol):
     """websockets' server side, closing a frame over the limit with 1008 as the protocol says."""
 
@@ -87,6 +132,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Gate()  # type: ignore[assignment]
         extensions = [DEFLATE] if self.config.ws_per_message_deflate else []
         self.conn = ServerConnection(extensions=extensions, max_size=MAX_FRAME_BYTES, logger=self.conn.logger)
 
@@ -104,3 +150,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         event.headers.clear()  # copied into the scope by now; nothing reads them again
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            self.response.headers.clear()  # sent by now; nothing reads them again

@@ -8,7 +8,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
-from realtime.protocol import UVICORN_OPTION, Inbox
+from realtime.protocol import UVICORN_OPTION, Gate, Inbox
 from tests.live import PROJECT, Server, deflate_of, next_frame, open_socket, register
 
 pytestmark = pytest.mark.timeout(60)
@@ -70,3 +70,18 @@ async def test_inbox_hands_out_in_order_and_loses_nothing_to_a_cancelled_getter(
     inbox.put_nowait("second")
     assert await waiting == "first" and await inbox.get() == "second"
     assert inbox.empty() and cancelled.cancelled()
+
+
+async def test_the_write_gate_holds_sends_while_closed_and_lets_every_waiting_one_through_when_opened() -> None:
+    gate = Gate()
+    assert await asyncio.wait_for(gate.wait(), 1)  # open: at once
+    gate.clear()
+    waiting = [asyncio.create_task(gate.wait()) for _ in range(2)]
+    cancelled = asyncio.create_task(gate.wait())
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in [*waiting, cancelled])
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.wait_for(asyncio.gather(*waiting), 1) == [True, True]
+    assert cancelled.cancelled() and gate.is_set()
