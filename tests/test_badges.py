@@ -17,7 +17,8 @@ import pytest
 from persistence.engine import short_lived_engine
 from realtime.badges import BadgeCounter, Counts
 from settings import Settings
-from tests.conftest import MakeProperty, Register, bearer, open_chat
+from tests.conftest import MakeProperty, Register, bearer, open_chat, through
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -115,3 +116,28 @@ async def test_recounts_asked_soon_after_a_query_wait_for_the_next_one_and_share
             assert badges.queries - before == 1, "the second recount did not join the first's query"
         finally:
             await badges.stop()
+
+
+@pytest.mark.mysql
+async def test_a_recount_asked_while_a_query_runs_waits_for_the_next_one(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, database_proxy: TcpProxy
+) -> None:
+    """The running query may have read before the commit that the later recount was asked after."""
+    owner = await register(user_type="owner")
+    renter = await register()
+    chat_id = await open_chat(client, renter, await make_property(owner))
+    async with short_lived_engine(through(database_proxy)) as engine:
+        counter = BadgeCounter(engine)
+        counter.start()
+        try:
+            hold = database_proxy.hold_reply(b"_read_seq")  # the badge statement's answer
+            running = asyncio.create_task(count(counter, renter["user_id"]))
+            await asyncio.wait_for(hold.seen.wait(), 10)
+            await say(client, owner, chat_id, "news")
+            asked_after = asyncio.create_task(count(counter, renter["user_id"]))
+            await asyncio.sleep(0.1)  # asked while the first query's answer is held
+            hold.release()
+            assert await asyncio.wait_for(running, 10) == (0, 0)
+            assert await asyncio.wait_for(asked_after, 10) == (1, 0)
+        finally:
+            await counter.stop()
