@@ -95,7 +95,7 @@ class Delivery:
     # Whom hello and presence frames last said were online; None for nobody (most idle sockets: no set each).
     told_online: set[str] | None = None
     recheck_at: float | None = None  # after a resync or a failed lookup: when to read who of the counterparts is online
-    recheck_tries: int = 0  # rechecks in a row that a failed read left undone
+    recheck_tries: int = 0  # rechecks scheduled in a row because a read failed: each waits twice as long
 
     def next_wait(self) -> float | None:
         """Seconds until `tick()` has work (0: now), or None when nothing waits on time."""

@@ -79,7 +79,7 @@ REAP_EVERY = TTL_SECONDS / 2
 REAP_LOCK_SECONDS = int(TTL_SECONDS * 2)  # one process reaps each dead one; a reap that failed is retried after
 # A user's keys outlive every process's entry in them. A process's own key outlives the retries of a reap
 # that failed (each held off by the reap's lock), and goes when no process is left to reap it.
-KEY_SECONDS = int(TTL_SECONDS * 3)
+USER_KEY_SECONDS = int(TTL_SECONDS * 3)
 PROCESS_KEY_SECONDS = 24 * 3600
 # Sockets open and close in bursts (a proxy restarting drops them all at once). Joins and leaves are
 # written by one task, whatever has queued in one transaction of at most MAX_BATCH of them: a burst
@@ -265,7 +265,8 @@ class Presence:
         if self.redis is None:
             return True
         if self._stopped.is_set() or not self._tasks:
-            # Not running: stopping reaps this process's users itself, but a leave may come after that reap.
+            # Not running: stopping reaps this process's users itself, but a leave that comes while it stops
+            # may leave it none to reap.
             if not joining and self._stopped.is_set():
                 self._unsure.add(user_id)  # handed to another process's reaper (`_deregister`)
             return False
@@ -337,7 +338,15 @@ class Presence:
             if self._beat is None:
                 self._beat = asyncio.get_running_loop().create_future()
                 self._wake.set()
-            users = await asyncio.shield(self._beat)
+            beat = self._beat
+            try:
+                users = await asyncio.shield(beat)
+            except asyncio.CancelledError:
+                # A stop between the write and this task's turn: the users it took off the unsure list are
+                # announced by nobody unless they go back on it, for the stop to hand over.
+                if beat.done() and not beat.cancelled() and beat.exception() is None:
+                    self._unsure.update(beat.result())
+                raise
         # At once, each within its ANNOUNCE_SECONDS: the next heartbeat is not held up by a slow database.
         await asyncio.gather(*(self._announce(user_id, self.local[user_id] > 0) for user_id in users))
 
@@ -378,7 +387,7 @@ class Presence:
         """Queue the commands that record (or refresh) this process holding a socket of the user `until` then:
         three replies."""
         pipe.zadd(user_key(user_id), {self.process_id: until})
-        pipe.expire(user_key(user_id), KEY_SECONDS)
+        pipe.expire(user_key(user_id), USER_KEY_SECONDS)
         pipe.sadd(process_key(self.process_id), user_id)
 
     async def reap(self) -> None:

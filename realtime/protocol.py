@@ -79,7 +79,8 @@ class Inbox:
 
 
 class Gate:
-    """What uvicorn's protocol uses of its write flow control's `asyncio.Event`: `set`, `clear` and `wait`.
+    """What uvicorn's protocol uses of its write flow control's `asyncio.Event`: `set`, `clear`, `wait` (and
+    `is_set`, for completeness).
 
     Open (set) unless the transport's buffer is full. As the Event, `wait` returns once it is open, even if
     it closed again before the waiter ran.
@@ -151,7 +152,6 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         event.headers.clear()  # copied into the scope by now; nothing reads them again
 
-    async def send(self, message: Any) -> None:
-        await super().send(message)
-        if message["type"] == "websocket.accept" and self.handshake_complete:
-            self.response.headers.clear()  # sent by now; nothing reads them again
+    def start_keepalive(self) -> None:
+        super().start_keepalive()  # called once, right after the accepting response was written
+        self.response.headers.clear()  # nothing reads them again

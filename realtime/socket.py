@@ -189,8 +189,9 @@ class Connection:
         delivery.presence_floor = floor or delivery.presence_floor  # without one, every announcement passes
         delivery.told_online = online or None
         if floor is None or stamp is None:
-            # Redis failed a read: `online` is this process's sockets alone, and counterparts connected to
-            # other processes would show offline until their next change. Read again a little later.
+            # Redis failed a read. Without the lookup, `online` is this process's sockets alone: counterparts
+            # connected elsewhere would show offline until their next change. Without the floor, an older
+            # announcement could pass. Either way, read again a little later.
             delivery.recheck_later()
         await delivery.send(
             {

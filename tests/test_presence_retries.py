@@ -115,7 +115,7 @@ async def test_an_announcement_queued_behind_a_hung_one_gives_up_in_its_own_time
 
 @pytest.mark.redis
 async def test_a_leave_while_its_process_stops_is_announced_by_another(redis_server: RedisServer) -> None:
-    """The socket closes after the stop began: the stop's own reap may be over before its leave comes."""
+    """The last socket closes while the stop waits for its tasks: with no user left, the stop runs no own reap."""
     database = Database(up=True)
     user = uuid.uuid4().hex
     async with running(redis_server, database) as survivor, tracking(redis_server.url, database) as stopping:

@@ -85,3 +85,10 @@ async def test_the_write_gate_holds_sends_while_closed_and_lets_every_waiting_on
     gate.set()
     assert await asyncio.wait_for(asyncio.gather(*waiting), 1) == [True, True]
     assert cancelled.cancelled() and gate.is_set()
+    # As an Event's: a waiter woken by `set` gets through though the gate closed again before it ran.
+    gate.clear()
+    late = asyncio.create_task(gate.wait())
+    await asyncio.sleep(0)
+    gate.set()
+    gate.clear()
+    assert await asyncio.wait_for(late, 1) is True
