@@ -8,12 +8,14 @@ recounts shared a query.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from persistence import chats
 from persistence.engine import short_lived_engine
 from realtime.badges import BadgeCounter, Counts
 from settings import Settings
@@ -141,3 +143,17 @@ async def test_a_recount_asked_while_a_query_runs_waits_for_the_next_one(
             assert await asyncio.wait_for(asked_after, 10) == (1, 0)
         finally:
             await counter.stop()
+
+
+async def test_recounts_of_any_number_of_users_share_a_handful_of_statements(
+    client: httpx.AsyncClient, register: Register, make_property: MakeProperty, counter: BadgeCounter
+) -> None:
+    """Each size of the statement is compiled once and kept: one per number of users grew a process by 75 MB."""
+    owner = await register(user_type="owner")
+    await open_chat(client, await register(), await make_property(owner))  # a message and a notification
+    strangers = [str(uuid.uuid4()) for _ in range(19)]
+    chats._badge_statement.cache_clear()
+    for n in range(1, 21):
+        counts = await asyncio.gather(*(count(counter, user) for user in [owner["user_id"], *strangers[: n - 1]]))
+        assert counts == [(1, 1)] + [(0, 0)] * (n - 1)
+    assert chats._badge_statement.cache_info().currsize <= 6  # 1, 2, 4, 8, 16 and 32 users
