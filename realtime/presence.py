@@ -3,43 +3,23 @@
 A user is online while at least one socket of theirs is open on any process.
 Each process counts its own sockets per user. With Redis, each user has a
 sorted set `presence:u:<user>` of the processes holding a socket, scored by
-an expiry (on Redis's clock, not the host's) that the process's heartbeat
-keeps pushing forward; a process that dies stops refreshing, its entries
-fall below "now" and stop counting, and the first surviving process to
-notice reaps them and announces who went offline. With `memory://` there is
-one process and the counts are the truth.
+an expiry on Redis's clock that the process's heartbeat pushes forward; a
+process that dies stops refreshing, its entries stop counting, and the first
+surviving process to notice reaps them and announces who went offline. With
+`memory://` there is one process and the counts are the truth.
 
-Announcing reads the database before it publishes, and two reads of one user
-can finish in either order: a tab closed and at once reopened could leave its
-counterparts with the slower, stale "offline". So each process announces one
-user's changes one at a time, in the order they happened, and the announcer
-first asks whether what it announces still holds (here: this process's
-count; with Redis: the user's sorted set, which also catches the user having
-come back on another process), then reads whom to tell, then publishes. A
-change during that read is announced again with a newer version (below).
+The rules below are explained, with the failures that led to each, in
+docs/realtime.md (Presence) and realtime/presence_stamps.py (versions):
 
-That check also stamps the announcement with a `Version`, by which sockets
-drop the older of two announcements that cross (realtime/presence_stamps.py
-says how, and why a stamp is taken before its read).
-
-One task writes this process's joins, leaves and heartbeats to Redis, in the
-order they happened: a heartbeat written beside the leaves could take its
-list of users just before a leave and land just after it, and hold that user
-online for a TTL. A process whose heartbeats failed for a TTL while others
-reached Redis counts as gone: it is reaped and its users announced offline,
-or, before any reaper comes, a user's last socket elsewhere closing
-announces them offline. Its next heartbeat finds its entries gone or
-expired, writes them back and announces those users online again.
-
-Announcing is a hint, but a missed one shows a user online (or offline) to
-their counterparts until they reconnect. So a change that could not be
-written (Redis unreachable) or announced (the database down) leaves its
-user "unsure", and each heartbeat writes the unsure users' leaves again and
-announces them anew, from where things then stand. A process that stops
-with users still unsure leaves them, expired, in its entry for another
-process's reaper. An announcement has `ANNOUNCE_SECONDS`, after which it
-counts as failed: a closing socket, and so a shutdown, never waits longer
-on a hung database.
+- one user's announcements run one at a time here, in order, each first
+  checking that its change still holds, then reading whom to tell, then
+  publishing, all within `ANNOUNCE_SECONDS`;
+- one task writes this process's joins, leaves and heartbeats, in order;
+- a change that could not be written or announced leaves its user "unsure",
+  for the next heartbeat to write and announce as things then stand, and a
+  stopping process hands its unsure users, expired, to another's reaper;
+- a process whose heartbeats failed for a TTL counts as gone, and its next
+  heartbeat announces again the users whose entries had expired.
 """
 
 from __future__ import annotations
@@ -66,6 +46,7 @@ from realtime.presence_stamps import (
     text,
     user_key,
 )
+from realtime.presence_turns import Turns
 from realtime.redis_backend import describe
 
 log = logging.getLogger("homer.presence")
@@ -110,8 +91,7 @@ class Presence:
         self._changes: list[tuple[bool, str, asyncio.Future[bool]]] = []  # (joining, user, was it a first/last)
         self._beat: asyncio.Future[list[str]] | None = None  # a heartbeat asked of the writer, and who came back
         self._wake = asyncio.Event()
-        self._turns: dict[str, asyncio.Lock] = {}  # per user with an announcement running or waiting here
-        self._queued: Counter[str] = Counter()  # those announcements, so that an idle user's lock goes
+        self._turns = Turns()  # each user's announcements here, one at a time
         self._given = 0  # without Redis: the versions this process gave out
         self.clock = RedisClock()  # for expiry scores, which every process compares
         self._checks = Checks(redis, self.clock) if redis is not None else None  # announcements', with Redis
@@ -196,7 +176,8 @@ class Presence:
         A failed one leaves the user unsure, for the next heartbeat to announce again.
         """
         try:
-            await self._in_turn(user_id, online)
+            still = partial(self._holds, user_id, online)
+            await self._turns.run(user_id, partial(self.announce, user_id, online, still), ANNOUNCE_SECONDS)
         except asyncio.CancelledError:
             self._unsure.add(user_id)  # a stop cut it short: its own hand-over takes the user
             raise
@@ -204,18 +185,6 @@ class Presence:
             self._unsure.add(user_id)
             state = "online" if online else "offline"
             announcing_failed.warning("presence: announcing %s %s failed, to retry: %s", user_id, state, describe(exc))
-
-    async def _in_turn(self, user_id: str, online: bool) -> None:
-        """Announce once the user's earlier announcements here are done (the module docstring says why)."""
-        lock = self._turns.setdefault(user_id, asyncio.Lock())
-        self._queued[user_id] += 1
-        try:
-            async with asyncio.timeout(ANNOUNCE_SECONDS), lock:  # the wait for earlier ones counts too
-                await self.announce(user_id, online, partial(self._holds, user_id, online))
-        finally:
-            self._queued[user_id] -= 1
-            if not self._queued[user_id]:
-                del self._queued[user_id], self._turns[user_id]
 
     async def _holds(self, user_id: str, online: bool) -> Version | None:
         """The announcement's version if the user is still `online` (or still not), else None. Raises on failure."""

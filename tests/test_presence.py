@@ -234,7 +234,7 @@ async def test_an_offline_whose_read_outlasts_the_users_return_is_published_befo
     await asyncio.gather(leaving, returning)
     # Counterparts last heard that the user is online, as they are (out of turn: True, True, False).
     assert announcer.published == [True, False, True]
-    assert tracker._turns == {} and not tracker._queued  # nothing kept for a user with nothing to announce
+    assert tracker._turns.idle()  # nothing kept for a user with nothing to announce
 
 
 @pytest.mark.redis
